@@ -1,0 +1,254 @@
+"""The ``escalation`` command: thin verbs over the library.
+
+Exit codes: 0 success, 2 bad input (with a message naming what was expected,
+never a traceback), 1 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BadInput", "main", "positive_int", "non_negative_int"]
+
+EXTENSIONS: tuple[str, ...] = ()
+"""Modules that add verbs: each has ``register(subparsers)``."""
+
+
+class BadInput(Exception):
+    """An error in what the user gave: printed as is, exit code 2."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="run", desc=label, disable=None, file=sys.stderr, smoothing=0.1)
+    return bar.update, bar.close
+
+
+def _load(path: str, overrides: Sequence[str] = ()) -> Any:
+    from escalation.scenario.loader import load_scenario
+
+    return load_scenario(path, overrides)
+
+
+def _default_out(name: str) -> Path:
+    return Path("results") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from escalation.experiments.replicates import default_workers, run_scenario
+    from escalation.store import check_writable, write_results
+
+    scenario = _load(args.scenario, args.set)
+    out = Path(args.out) if args.out else _default_out(scenario.name)
+    check_writable(out, args.force)
+    runs = args.runs or scenario.runs
+    workers = args.workers or default_workers()
+    update, close = _progress(runs, scenario.name)
+    try:
+        results = run_scenario(
+            scenario,
+            runs=runs,
+            seed=args.seed,
+            horizon_days=args.days,
+            workers=workers,
+            progress=update,
+        )
+    finally:
+        close()
+    from escalation.scenario.loader import resolved_document
+
+    _, sources = resolved_document(args.scenario, args.set)
+    write_results(
+        results,
+        out,
+        force=args.force,
+        command=["escalation", *sys.argv[1:]] if args.argv is None else ["escalation", *args.argv],
+        input_files=sources.files,
+    )
+    print(results.summary())
+    print(
+        f"\nResults written to {out}/ (manifest.json, runs.parquet, cycles.parquet, "
+        "timeseries.parquet)"
+    )
+    print(f"Replay a run: escalation replay {out} --run 0")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from escalation.scenario.errors import ScenarioError
+
+    failed = 0
+    for path in args.files:
+        try:
+            scenario = _load(path, args.set)
+        except ScenarioError as error:
+            print(error, file=sys.stderr)
+            failed += 1
+            continue
+        rules = sum(len(actor.policy) for actor in scenario.actors.values())
+        print(
+            f"{path}: ok ({scenario.name}: {len(scenario.actors)} actors, "
+            f"{len(scenario.actions)} actions, {rules} rules, {len(scenario.outcomes)} outcomes)"
+        )
+    return 2 if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from escalation.scenario.loader import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from escalation.replay import mismatches, replay_run, story_lines
+    from escalation.store import read_results
+
+    try:
+        results = read_results(args.results)
+    except FileNotFoundError as error:
+        raise BadInput(str(error)) from None
+    runs = results.runs
+    if args.run not in set(runs["run"]):
+        raise BadInput(
+            f"{args.results}: no run {args.run}; the runs are {runs['run'].min()} to "
+            f"{runs['run'].max()}"
+        )
+    parameters = results.settings.get("parameters") or None
+    replay = replay_run(
+        results.scenario,
+        results.seed,
+        args.run,
+        horizon_days=results.horizon_days,
+        parameters=parameters,
+    )
+    for line in story_lines(replay, results.scenario, routine=args.all):
+        print(line)
+    stored = runs.loc[runs["run"] == args.run].iloc[0]
+    problems = mismatches(replay, stored)
+    if problems:
+        print("\nThe replay does NOT match the stored row:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"\nThe replay matches run {args.run}'s row in {args.results}/runs.parquet.")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with 'did you mean' for mistyped verbs."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        import difflib
+
+        if "invalid choice" in message:
+            word = message.split("'")[1] if "'" in message else ""
+            choices = getattr(self, "_verbs", [])
+            close = difflib.get_close_matches(word, choices, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        super().error(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from escalation import __version__
+
+    parser = _Parser(
+        prog="escalation",
+        description="Simulate escalation scenarios written as YAML doctrine, over many runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"escalation {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=argparse.ArgumentParser)
+    verbs.required = True
+
+    run = verbs.add_parser("run", help="run a scenario many times and summarise the outcomes")
+    run.add_argument("scenario", help="scenario file (YAML)")
+    run.add_argument("--runs", type=positive_int, help="number of runs (default: the scenario's)")
+    run.add_argument("--days", type=positive_int, help="horizon in days (default: the scenario's)")
+    run.add_argument("--seed", type=non_negative_int, help="root seed (default: drawn, recorded)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a value, e.g. parameters.strike_threshold.value=9",
+    )
+    run.add_argument("--out", help="results folder (default: results/NAME-TIMESTAMP)")
+    run.add_argument("--force", action="store_true", help="replace an existing results folder")
+    run.add_argument("--workers", type=positive_int, help="processes (default: all cores)")
+    run.set_defaults(handler=cmd_run)
+
+    validate = verbs.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("files", nargs="+", help="scenario files")
+    validate.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    validate.set_defaults(handler=cmd_validate)
+
+    schema = verbs.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.set_defaults(handler=cmd_schema)
+
+    replay = verbs.add_parser("replay", help="re-run one run alone and print its story")
+    replay.add_argument("results", help="results folder")
+    replay.add_argument("--run", type=non_negative_int, required=True, help="run id")
+    replay.add_argument("--all", action="store_true", help="also list routine rung-0 acts")
+    replay.set_defaults(handler=cmd_replay)
+
+    for module_name in EXTENSIONS:
+        importlib.import_module(module_name).register(verbs)
+    parser._verbs = list(verbs.choices)  # type: ignore[attr-defined]
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    from escalation.model.actors import ModelError
+    from escalation.scenario.errors import ScenarioError
+    from escalation.store import ResultsExistError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    args.argv = list(argv) if argv is not None else None
+    try:
+        code: int = args.handler(args)
+        return code
+    except (ScenarioError, BadInput, ResultsExistError, ModelError) as error:
+        print(f"escalation {args.verb}: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"escalation {args.verb}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "escalation: interrupted; nothing was written for the unfinished work.", file=sys.stderr
+        )
+        return 130

@@ -1,0 +1,356 @@
+"""Run many replicates of a scenario, in blocks, on one or several processes.
+
+Run ``i`` draws its random numbers from a counter-based generator keyed by the
+root seed and ``i`` alone, so the results never depend on the block size or on
+the number of workers: the work is split after the seed is fixed, and a block is
+nothing more than a set of run ids.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from escalation import rng
+from escalation.model.engine import EscalationModel
+from escalation.model.plan import Plan, build_plan
+from escalation.model.record import UNCLASSIFIED, BlockResult
+from escalation.scenario.schema import Scenario
+
+__all__ = [
+    "BlockTask",
+    "SimulationResults",
+    "block_tasks",
+    "combine_blocks",
+    "default_workers",
+    "run_block",
+    "run_scenario",
+]
+
+DEFAULT_BLOCK_SIZE = 5000
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@dataclass(frozen=True)
+class BlockTask:
+    """A block of runs to simulate: everything a worker needs, and nothing else."""
+
+    scenario: Scenario
+    seed: int
+    start: int
+    stop: int
+    horizon_days: int
+    family: int = 0
+    parameters: tuple[tuple[str, float], ...] = ()
+    path_sample: int = 0
+
+
+_PLANS: dict[int, tuple[Scenario, Plan]] = {}
+
+
+def run_block(task: BlockTask) -> BlockResult:
+    """Simulate one block (in whichever process runs it)."""
+    cached = _PLANS.get(id(task.scenario))
+    if cached is None or cached[0] is not task.scenario:
+        _PLANS.clear()
+        _PLANS[id(task.scenario)] = (task.scenario, build_plan(task.scenario))
+    plan = _PLANS[id(task.scenario)][1]
+    model = EscalationModel(
+        task.scenario,
+        runs=task.stop - task.start,
+        seed=task.seed,
+        first_run=task.start,
+        horizon_days=task.horizon_days,
+        family=task.family,
+        parameters=dict(task.parameters),
+        path_sample=task.path_sample,
+        plan=plan,
+    )
+    return model.run()
+
+
+def default_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def block_tasks(
+    scenario: Scenario,
+    runs: int,
+    seed: int,
+    horizon_days: int,
+    block_size: int,
+    *,
+    family: int = 0,
+    parameters: dict[str, float] | None = None,
+    path_sample: int = 0,
+    first_run: int = 0,
+) -> list[BlockTask]:
+    """Split runs ``first_run`` to ``first_run + runs - 1`` into blocks."""
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    params = tuple(sorted((parameters or {}).items()))
+    return [
+        BlockTask(
+            scenario,
+            seed,
+            start,
+            min(start + block_size, first_run + runs),
+            horizon_days,
+            family,
+            params,
+            path_sample,
+        )
+        for start in range(first_run, first_run + runs, block_size)
+    ]
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of worker processes (forked where the platform allows it: no re-imports)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _map_blocks(
+    tasks: Sequence[BlockTask], workers: int, executor: Executor | None
+) -> Iterator[BlockResult]:
+    if executor is not None:
+        yield from executor.map(run_block, tasks)
+        return
+    if workers <= 1 or len(tasks) == 1:
+        for task in tasks:
+            yield run_block(task)
+        return
+    with process_pool(workers) as pool:
+        yield from pool.map(run_block, tasks)
+
+
+@dataclass
+class SimulationResults:
+    """The outcome of a batch of runs, as tables.
+
+    Attributes
+    ----------
+    runs
+        One row per run: its outcome and metrics (casualties true, claimed and
+        admitted per actor, rungs, retaliation cycles, first days, spells).
+    cycles
+        One row per retaliation cycle: its run, the day it started, its length.
+    timeseries
+        Daily bands across runs (``kind == "band"``) and the full paths of a sample
+        of runs (``kind == "path"``), in long form.
+    """
+
+    scenario: Scenario
+    seed: int
+    horizon_days: int
+    runs: pd.DataFrame
+    cycles: pd.DataFrame
+    timeseries: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    draws: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs)
+
+    def outcome_shares(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Share of runs per outcome, with Wilson score intervals."""
+        from escalation.report_text import outcome_table
+
+        return outcome_table(self.runs, confidence)
+
+    def summary(self) -> str:
+        """A readable text summary: outcomes, casualties, cycles."""
+        from escalation.report_text import summary_text
+
+        return summary_text(self)
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    runs: int | None = None,
+    seed: int | None = None,
+    horizon_days: int | None = None,
+    workers: int = 1,
+    block_size: int | None = None,
+    parameters: dict[str, float] | None = None,
+    path_sample: int = 200,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResults:
+    """Run a scenario many times and gather the results.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (see :func:`escalation.load_scenario`).
+    runs, horizon_days
+        Default to the scenario's own ``runs`` and ``horizon_days``.
+    seed
+        The root seed; the scenario's ``seed`` if None, else one drawn from the OS.
+        The seed used is in ``results.seed``: record it to reproduce the runs.
+    workers
+        Processes to use (1: this process).  Results do not depend on it.
+    block_size
+        Runs advanced together as arrays by one model.  Results do not depend on it.
+    parameters
+        Values replacing the scenario's named parameters.
+    path_sample
+        Runs ``0 .. path_sample - 1`` keep their full daily paths.
+    executor
+        A :class:`concurrent.futures.Executor` to map blocks on (e.g. a Dask client's).
+    progress
+        Called with the number of runs of each finished block.
+    """
+    runs = scenario.runs if runs is None else runs
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    horizon = scenario.horizon_days if horizon_days is None else horizon_days
+    if seed is None:
+        seed = scenario.seed if scenario.seed is not None else rng.fresh_seed()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if block_size is None:
+        block_size = max(1, min(DEFAULT_BLOCK_SIZE, math.ceil(runs / workers)))
+    tasks = block_tasks(
+        scenario,
+        runs,
+        seed,
+        horizon,
+        block_size,
+        parameters=parameters,
+        path_sample=path_sample,
+    )
+    started = time.perf_counter()
+    blocks: list[BlockResult] = []
+    for block in _map_blocks(tasks, workers, executor):
+        blocks.append(block)
+        if progress is not None:
+            progress(block.run_ids.size)
+    elapsed = time.perf_counter() - started
+    results = combine_blocks(scenario, seed, horizon, blocks)
+    results.timings = {"simulate_seconds": elapsed, "runs_per_second": runs / elapsed}
+    results.settings = {
+        "runs": runs,
+        "horizon_days": horizon,
+        "workers": workers,
+        "block_size": block_size,
+        "parameters": dict(parameters or {}),
+        "path_sample": path_sample,
+    }
+    return results
+
+
+def combine_blocks(
+    scenario: Scenario, seed: int, horizon: int, blocks: Sequence[BlockResult]
+) -> SimulationResults:
+    """Stack the blocks' results (in run order) into tables."""
+    if not blocks:
+        raise ValueError("no blocks to combine")
+    blocks = sorted(blocks, key=lambda block: int(block.run_ids[0]))
+    outcome_names = (*blocks[0].outcome_names, UNCLASSIFIED)
+    columns: dict[str, Any] = {"run": np.concatenate([b.run_ids for b in blocks]).astype(np.int64)}
+    for name in blocks[0].columns:
+        columns[name] = np.concatenate([b.columns[name] for b in blocks])
+    index = columns.pop("outcome_index")
+    columns = {
+        "run": columns.pop("run"),
+        "outcome": pd.Categorical.from_codes(index, categories=list(outcome_names)),
+        **columns,
+    }
+    frame = pd.DataFrame(columns)
+    for name in frame.columns:
+        if name.endswith("_day") and frame[name].dtype.kind == "f":
+            frame[name] = frame[name].replace(np.inf, np.nan)
+    cycles = pd.DataFrame(
+        {
+            "run": np.concatenate([b.run_ids[b.cycles["run"]].astype(np.int64) for b in blocks]),
+            "start_day": np.concatenate([b.cycles["start_day"] for b in blocks]),
+            "length": np.concatenate([b.cycles["length"] for b in blocks]),
+        }
+    )
+    timeseries = _timeseries(blocks, len(frame))
+    return SimulationResults(
+        scenario=scenario,
+        seed=seed,
+        horizon_days=horizon,
+        runs=frame,
+        cycles=cycles,
+        timeseries=timeseries,
+        draws=sum(b.draws for b in blocks),
+    )
+
+
+def _timeseries(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame:
+    """Daily bands: exact for the rung (from counts), from the path sample otherwise."""
+    rung_counts = sum(b.rung_counts for b in blocks)
+    assert isinstance(rung_counts, np.ndarray)
+    days = np.arange(rung_counts.shape[0])
+    levels = np.arange(rung_counts.shape[1])
+    cdf = np.cumsum(rung_counts, axis=1) / n_runs
+    frames = []
+    band: dict[str, Any] = {
+        "kind": "band",
+        "series": "rung",
+        "day": days,
+        "mean": (rung_counts * levels).sum(axis=1) / n_runs,
+        "quantile_sample": n_runs,
+    }
+    for q in QUANTILES:
+        band[f"q{round(q * 100):02d}"] = (cdf < q - 1e-12).sum(axis=1).astype(float)
+    frames.append(pd.DataFrame(band))
+    paths = {
+        name: np.concatenate([b.paths[name] for b in blocks], axis=1)
+        for name in blocks[0].paths
+        if name != "run_id"
+    }
+    path_ids = np.concatenate([b.paths["run_id"] for b in blocks]).astype(np.int64)
+    for name in blocks[0].daily_sums:
+        total = sum(b.daily_sums[name] for b in blocks)
+        band = {
+            "kind": "band",
+            "series": name,
+            "day": days,
+            "mean": np.asarray(total) / n_runs,
+            "quantile_sample": path_ids.size,
+        }
+        sample = paths[name]
+        for q in QUANTILES:
+            band[f"q{round(q * 100):02d}"] = (
+                np.quantile(sample, q, axis=1) if sample.shape[1] else np.full(days.size, np.nan)
+            )
+        frames.append(pd.DataFrame(band))
+    for name, sample in paths.items():
+        if sample.shape[1] == 0:
+            continue
+        frames.append(
+            pd.DataFrame(
+                {
+                    "kind": "path",
+                    "series": name,
+                    "day": np.repeat(days, sample.shape[1]),
+                    "run": np.tile(path_ids, days.size),
+                    "value": sample.reshape(-1),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table["kind"] = table["kind"].astype("category")
+    table["series"] = table["series"].astype("category")
+    return table

@@ -1,0 +1,236 @@
+"""Actors as Mesa agents: each decides on its rules and acts for a whole block of runs.
+
+Decisions read only the state at the start of the day and write only the actor's
+own schedule, and every draw is a function of (run, day, site), so the order in
+which Mesa calls the agents changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from escalation import rng
+from escalation.model.plan import RulePlan, TempoPlan
+
+if TYPE_CHECKING:
+    from escalation.model.engine import EscalationModel
+
+__all__ = ["ActorAgent", "Event", "ModelError"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+class ModelError(ValueError):
+    """A scenario value that turned impossible during a run (a probability of 1.3)."""
+
+
+@dataclass
+class Event:
+    """One kind of act by one actor on one day, in the runs where it happened."""
+
+    slot: int
+    actor: str
+    action: str
+    target: str | None
+    runs: IntArray
+    counts: FloatArray
+    chain: IntArray
+    root: IntArray
+    cause: IntArray
+    rule: str | None = None
+
+
+def _subset(value: float | FloatArray, runs: IntArray) -> float | FloatArray:
+    return value[runs] if isinstance(value, np.ndarray) else value
+
+
+def _check_probability(value: float | FloatArray, where: str) -> None:
+    array = np.asarray(value, dtype=np.float64)
+    bad = ~((array >= 0) & (array <= 1))
+    if np.any(bad):
+        raise ModelError(f"{where}: a probability must be in [0, 1], got {array[bad].flat[0]:g}")
+
+
+class ActorAgent(mesa.Agent):
+    """A party to the crisis, holding its policy's schedule for every run of the block."""
+
+    def __init__(self, model: EscalationModel, name: str) -> None:
+        super().__init__(model)
+        self.name = name
+        plan = model.plan
+        n = model.state.n
+        self.rules: tuple[RulePlan, ...] = plan.rules[name]
+        self.tempos: tuple[TempoPlan, ...] = plan.tempos[name]
+        self.index = plan.actor_index(name)
+        count = len(self.rules)
+        self.due = np.full((count, n), -1, dtype=np.int64)
+        self.next_allowed = np.zeros((count, n), dtype=np.int64)
+        self.cause = np.full((count, n), -1, dtype=np.int64)
+        self.cause_chain = np.zeros((count, n), dtype=np.int64)
+        self.cause_root = np.full((count, n), -1, dtype=np.int64)
+        self.cause_by = np.full((count, n), -1, dtype=np.int64)
+        self.excitation = [np.zeros(n) for _ in self.tempos]
+
+    def decide(self) -> None:
+        """Evaluate the policy: for each action the first applicable rule decides."""
+        model = self.model
+        state = model.state
+        day = state.day
+        decided: dict[str, NDArray[np.bool_]] = {}
+        for position, rule in enumerate(self.rules):
+            free = (self.due[position] < 0) & (self.next_allowed[position] <= day)
+            applies = rule.when.evaluate(state) & free
+            taken = decided.get(rule.action)
+            if taken is not None:
+                eligible = applies & ~taken
+                decided[rule.action] = taken | applies
+            else:
+                eligible = applies
+                decided[rule.action] = applies
+            runs = np.flatnonzero(eligible)
+            if runs.size == 0:
+                continue
+            probability = _subset(rule.probability.evaluate(state), runs)
+            _check_probability(probability, f"{self.name}.{rule.id}.probability")
+            if np.ndim(probability) == 0 and probability <= 0.0:
+                continue
+            if not (np.ndim(probability) == 0 and probability >= 1.0):
+                fire = rng.bernoulli(
+                    model.key, model.run_ids[runs], day, rule.fire_site, probability, model.family
+                )
+                runs = runs[fire]
+                if runs.size == 0:
+                    continue
+            low, high = rule.delay
+            if low == high:
+                delay: int | IntArray = low
+            else:
+                delay = rng.integers(
+                    model.key, model.run_ids[runs], day, rule.delay_site, low, high, model.family
+                )
+            self.due[position, runs] = day + delay
+            self._remember_cause(position, rule, runs)
+
+    def _remember_cause(self, position: int, rule: RulePlan, runs: IntArray) -> None:
+        """The act answers the latest observed event its condition looked at."""
+        self.cause[position, runs] = -1
+        self.cause_chain[position, runs] = 0
+        self.cause_root[position, runs] = -1
+        self.cause_by[position, runs] = -1
+        best = np.full(runs.size, -math.inf)
+        tracker = self.model.state.tracker
+        hostile = self.model.plan.actions
+        for key in rule.when.keys:
+            day, event, chain, root, by = tracker.last_cause(key)
+            later = day[runs] > best
+            if not np.any(later):
+                continue
+            chosen = runs[later]
+            best[later] = day[chosen]
+            self.cause[position, chosen] = event[chosen]
+            key_hostile = key.action is None or hostile[key.action].hostile
+            self.cause_chain[position, chosen] = chain[chosen] if key_hostile else 0
+            self.cause_root[position, chosen] = root[chosen]
+            self.cause_by[position, chosen] = by[chosen]
+
+    def act(self) -> None:
+        """Carry out the acts due today and draw the day's tempo of repeated acts."""
+        model = self.model
+        state = model.state
+        day = state.day
+        plan = model.plan
+        base_id = day * plan.n_slots
+        for position, rule in enumerate(self.rules):
+            runs = np.flatnonzero(self.due[position] == day)
+            if runs.size == 0:
+                continue
+            self.due[position, runs] = -1
+            self.next_allowed[position, runs] = day + rule.cooldown + 1
+            event_id = base_id + rule.slot
+            if plan.actions[rule.action].hostile:
+                answered = (self.cause_chain[position, runs] > 0) & (
+                    self.cause_by[position, runs] != self.index
+                )
+                chain = np.where(answered, self.cause_chain[position, runs] + 1, 1)
+                root = np.where(answered, self.cause_root[position, runs], event_id)
+            else:
+                chain = np.zeros(runs.size, dtype=np.int64)
+                root = np.full(runs.size, -1, dtype=np.int64)
+            model.events_today.append(
+                Event(
+                    rule.slot,
+                    self.name,
+                    rule.action,
+                    rule.target,
+                    runs,
+                    np.ones(runs.size),
+                    chain,
+                    root,
+                    self.cause[position, runs].copy(),
+                    rule.id,
+                )
+            )
+        for position, tempo in enumerate(self.tempos):
+            rate = tempo.base_rate.evaluate(state) + self.excitation[position]
+            if np.any(~(rate >= 0)):
+                bad = np.asarray(rate)[~(np.asarray(rate) >= 0)].flat[0]
+                raise ModelError(f"{self.name}.tempo.{tempo.action}: intensity {bad:g} < 0")
+            counts = rng.poisson(
+                model.key,
+                model.run_ids,
+                day,
+                tempo.count_site,
+                np.broadcast_to(np.asarray(rate, dtype=np.float64), (state.n,)),
+                model.family,
+            )
+            runs = np.flatnonzero(counts)
+            if runs.size == 0:
+                continue
+            hostile = plan.actions[tempo.action].hostile
+            model.events_today.append(
+                Event(
+                    tempo.slot,
+                    self.name,
+                    tempo.action,
+                    tempo.target,
+                    runs,
+                    counts[runs].astype(np.float64),
+                    np.ones(runs.size, dtype=np.int64)
+                    if hostile
+                    else np.zeros(runs.size, np.int64),
+                    np.full(runs.size, base_id + tempo.slot if hostile else -1, dtype=np.int64),
+                    np.full(runs.size, -1, dtype=np.int64),
+                )
+            )
+
+    def update_tempo(self, today: dict[int, FloatArray]) -> None:
+        """Decay the excitation and add today's acts (an exponential Hawkes kernel).
+
+        With the daily kernel (alpha/beta)(1 - e^-beta) e^(-beta (k-1)), k >= 1, the
+        offspring of one act sum to alpha/beta, so the mean rate is
+        base_rate / (1 - alpha/beta) as for the continuous process.
+        """
+        state = self.model.state
+        for position, tempo in enumerate(self.tempos):
+            alpha = tempo.alpha.evaluate(state)
+            beta = tempo.beta.evaluate(state)
+            if np.any(np.asarray(alpha) >= np.asarray(beta)) or np.any(np.asarray(beta) <= 0):
+                raise ModelError(
+                    f"{self.name}.tempo.{tempo.action}: alpha/beta must be < 1 and beta > 0"
+                )
+            decay = np.exp(-beta)
+            excitation = self.excitation[position] * decay
+            counts = today.get(tempo.slot)
+            if counts is not None:
+                excitation = excitation + (alpha / beta) * (1 - decay) * counts
+            for cross in tempo.excited_by:
+                observed = state.tracker.count(cross.key, 1)
+                excitation = excitation + cross.jump.evaluate(state) * observed
+            self.excitation[position] = excitation

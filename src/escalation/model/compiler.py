@@ -1,0 +1,385 @@
+"""Compile checked expression trees into closures over a block of runs.
+
+A compiled expression is a function of the block's state
+(:class:`escalation.model.state.BlockState`) returning a float (for constants) or
+a NumPy array with one element per run.  Compilation resolves every name once, so
+an unknown name is an error before any run starts, and registers the observation
+keys the expression reads with a :class:`Requirements` collector, so that the
+model tracks only what some rule, tempo or outcome looks at.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from escalation.scenario.expressions import (
+    ExpressionError,
+    parse_expression,
+    suggest,
+)
+from escalation.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from escalation.model.state import BlockState
+
+__all__ = [
+    "BUILTIN_ACTOR_VARIABLES",
+    "CompileContext",
+    "Compiled",
+    "ObservationKey",
+    "Requirements",
+    "compile_expression",
+    "compile_quantity",
+]
+
+Fn = Callable[["BlockState"], Any]
+
+BUILTIN_ACTOR_VARIABLES = ("casualties", "claimed_casualties", "admitted_casualties")
+"""State every actor has: true deaths, deaths its enemies claim, deaths it admits."""
+
+
+@dataclass(frozen=True)
+class ObservationKey:
+    """What an observer tracks: acts of ``action`` (any hostile act if None) by/on actors.
+
+    ``observer`` None means the truth, as outcomes see it.
+    """
+
+    observer: str | None
+    action: str | None
+    by: str | None
+    on: str | None
+
+
+@dataclass
+class Requirements:
+    """The observation keys and windows that compiled expressions read."""
+
+    windows: dict[ObservationKey, set[int]] = field(default_factory=dict)
+
+    def need(self, key: ObservationKey, within: int | None) -> None:
+        self.windows.setdefault(key, set())
+        if within is not None:
+            self.windows[key].add(within)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled expression: ``evaluate(state)`` and the keys it observed, in order."""
+
+    text: str
+    evaluate: Fn
+    keys: tuple[ObservationKey, ...]
+    constant: float | None
+
+
+@dataclass
+class CompileContext:
+    """Where an expression stands: whose policy, and whether it is an outcome."""
+
+    scenario: Scenario
+    requirements: Requirements
+    owner: str | None = None
+    outcome: bool = False
+    keys: list[ObservationKey] = field(default_factory=list)
+
+    @property
+    def observer(self) -> str | None:
+        return None if self.outcome else self.owner
+
+
+def compile_expression(text: str, context: CompileContext, *, boolean: bool = False) -> Compiled:
+    """Compile ``text`` in ``context``.
+
+    Raises
+    ------
+    ExpressionError
+        On a syntax error, a forbidden construct or an unknown name.
+    """
+    tree = parse_expression(text, outcome=context.outcome)
+    context.keys = []
+    function = _compile(tree, context)
+    constant = _constant_value(tree, context)
+    if boolean:
+        inner = function
+        function = _as_bool(inner)
+    return Compiled(text, function, tuple(context.keys), constant)
+
+
+def compile_quantity(value: float | str, context: CompileContext) -> Compiled:
+    """Compile a scenario quantity: a literal number or an expression."""
+    if isinstance(value, str):
+        return compile_expression(value, context)
+    number = float(value)
+    return Compiled(repr(value), lambda _state: number, (), number)
+
+
+def _as_bool(function: Fn) -> Fn:
+    def evaluate(state: BlockState) -> Any:
+        value = function(state)
+        if isinstance(value, np.ndarray):
+            return value if value.dtype == np.bool_ else value != 0
+        return np.full(state.n, bool(value))
+
+    return evaluate
+
+
+def _constant_value(tree: ast.expr, context: CompileContext) -> float | None:
+    """The value of an expression that depends on literals and parameters only."""
+    if isinstance(tree, ast.Constant):
+        return float(tree.value)
+    if isinstance(tree, ast.Name) and tree.id in context.scenario.parameters:
+        return float(context.scenario.parameters[tree.id].value)
+    return None
+
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: np.divide,
+    ast.FloorDiv: np.floor_divide,
+    ast.Mod: np.mod,
+    ast.Pow: np.power,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_MATH: dict[str, Callable[[Any], Any]] = {
+    "abs": np.abs,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+}
+
+
+def _truth(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value if value.dtype == np.bool_ else value != 0
+    return bool(value)
+
+
+def _column(node: ast.AST) -> int | None:
+    offset = getattr(node, "col_offset", None)
+    return None if offset is None else offset + 1
+
+
+def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one dispatch
+    if isinstance(node, ast.Constant):
+        value = float(node.value)
+        return lambda _state: value
+    if isinstance(node, ast.Name):
+        return _compile_name(node, context)
+    if isinstance(node, ast.Attribute):
+        return _compile_attribute(node, context)
+    if isinstance(node, ast.UnaryOp):
+        operand = _compile(node.operand, context)
+        if isinstance(node.op, ast.Not):
+            return lambda state: np.logical_not(_truth(operand(state)))
+        if isinstance(node.op, ast.USub):
+            return lambda state: -operand(state)
+        return operand
+    if isinstance(node, ast.BinOp):
+        left, right = _compile(node.left, context), _compile(node.right, context)
+        op = _BINARY[type(node.op)]
+        return lambda state: op(left(state), right(state))
+    if isinstance(node, ast.BoolOp):
+        parts = [_compile(value, context) for value in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+
+        def boolean(state: BlockState) -> Any:
+            result = _truth(parts[0](state))
+            for part in parts[1:]:
+                result = combine(result, _truth(part(state)))
+            return result
+
+        return boolean
+    if isinstance(node, ast.Compare):
+        return _compile_compare(node, context)
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = (
+            _compile(node.test, context),
+            _compile(node.body, context),
+            _compile(node.orelse, context),
+        )
+        return lambda state: np.where(_truth(test(state)), body(state), orelse(state))
+    if isinstance(node, ast.Call):
+        return _compile_call(node, context)
+    raise ExpressionError(f"cannot compile {type(node).__name__}", _column(node))
+
+
+def _compile_compare(node: ast.Compare, context: CompileContext) -> Fn:
+    operands = [_compile(node.left, context)] + [_compile(c, context) for c in node.comparators]
+    ops = [_COMPARE[type(op)] for op in node.ops]
+
+    def compare(state: BlockState) -> Any:
+        values = [operand(state) for operand in operands]
+        result = ops[0](values[0], values[1])
+        for index in range(1, len(ops)):
+            result = np.logical_and(result, ops[index](values[index], values[index + 1]))
+        return result
+
+    return compare
+
+
+def _compile_name(node: ast.Name, context: CompileContext) -> Fn:
+    name = node.id
+    scenario = context.scenario
+    if name in ("true", "True"):
+        return lambda _state: True
+    if name in ("false", "False"):
+        return lambda _state: False
+    if name == "inf":
+        return lambda _state: math.inf
+    if name == "day":
+        return lambda state: state.day
+    if name == "rung":
+        return lambda state: state.rung
+    if name == "max_rung":
+        return lambda state: state.max_rung
+    if name in scenario.parameters:
+        return lambda state: state.params[name]
+    if name in scenario.world:
+        return lambda state: state.variables[name]
+    known = ["day", "rung", "max_rung", *scenario.parameters, *scenario.world]
+    hint = suggest(name, known)
+    if name in scenario.actors or name in scenario.actions:
+        what = "an actor" if name in scenario.actors else "an action"
+        raise ExpressionError(
+            f"{name!r} is {what}; it can only name the subject of a function such as "
+            "count(action, by=actor)",
+            _column(node),
+        )
+    raise ExpressionError(
+        f"unknown name {name!r}: not a parameter, a world variable or a built-in{hint}",
+        _column(node),
+    )
+
+
+def _compile_attribute(node: ast.Attribute, context: CompileContext) -> Fn:
+    assert isinstance(node.value, ast.Name)
+    actor = node.value.id
+    if actor == "self":
+        if context.owner is None:
+            raise ExpressionError("'self' only means something in an actor's policy", _column(node))
+        actor = context.owner
+    if actor not in context.scenario.actors:
+        raise ExpressionError(
+            f"unknown actor {actor!r}{suggest(actor, context.scenario.actors)}", _column(node)
+        )
+    variables = [*context.scenario.actors[actor].state, *BUILTIN_ACTOR_VARIABLES]
+    if node.attr not in variables:
+        raise ExpressionError(
+            f"actor {actor!r} has no variable {node.attr!r}{suggest(node.attr, variables)}",
+            _column(node),
+        )
+    name = f"{actor}.{node.attr}"
+    return lambda state: state.variables[name]
+
+
+def _name_argument(node: ast.expr, kind: str, choices: dict[str, Any], function: str) -> str:
+    if isinstance(node, ast.Name) and node.id in choices:
+        return node.id
+    if isinstance(node, ast.Name):
+        raise ExpressionError(
+            f"{function}(): unknown {kind} {node.id!r}{suggest(node.id, choices)}", _column(node)
+        )
+    raise ExpressionError(f"{function}(): expected the name of {kind}", _column(node))
+
+
+def _days_argument(node: ast.expr, function: str) -> int:
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+        and node.value >= 1
+    ):
+        return int(node.value)
+    raise ExpressionError(
+        f"{function}(): within= must be a whole number of days >= 1", _column(node)
+    )
+
+
+def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 - one dispatch
+    assert isinstance(node.func, ast.Name)
+    function = node.func.id
+    scenario = context.scenario
+    keywords = {keyword.arg: keyword.value for keyword in node.keywords if keyword.arg}
+    if function in ("min", "max"):
+        parts = [_compile(argument, context) for argument in node.args]
+        reduce = np.minimum if function == "min" else np.maximum
+
+        def extreme(state: BlockState) -> Any:
+            result = parts[0](state)
+            for part in parts[1:]:
+                result = reduce(result, part(state))
+            return result
+
+        return extreme
+    if function in _MATH:
+        argument = _compile(node.args[0], context)
+        math_function = _MATH[function]
+        return lambda state: math_function(argument(state))
+    if function in ("days_true", "spells", "days_with"):
+        variable = _name_argument(node.args[0], "world variable", scenario.world, function)
+        if not scenario.world[variable].is_boolean:
+            raise ExpressionError(
+                f"{function}(): {variable!r} is not a boolean world variable", _column(node)
+            )
+        table = {"days_true": "spell_length", "spells": "spell_count", "days_with": "days_true"}
+        attribute = table[function]
+        return lambda state: getattr(state, attribute)[variable]
+    if function == "days_at_or_above":
+        rung_node = node.args[0]
+        if not (isinstance(rung_node, ast.Constant) and isinstance(rung_node.value, int)):
+            raise ExpressionError("days_at_or_above(): expected a whole rung number", _column(node))
+        level = int(rung_node.value)
+        if not 0 <= level < len(scenario.ladder):
+            raise ExpressionError(
+                f"days_at_or_above(): rung {level} is not on the ladder "
+                f"(0 to {len(scenario.ladder) - 1})",
+                _column(rung_node),
+            )
+        return lambda state: state.days_at_or_above[level]
+
+    by = (
+        _name_argument(keywords["by"], "actor", scenario.actors, function)
+        if "by" in keywords
+        else None
+    )
+    on = (
+        _name_argument(keywords["on"], "actor", scenario.actors, function)
+        if "on" in keywords
+        else None
+    )
+    within = _days_argument(keywords["within"], function) if "within" in keywords else None
+    action: str | None = None
+    if function != "hostile":
+        action = _name_argument(node.args[0], "action", scenario.actions, function)
+    if function == "first_day":
+        key = (by, action)
+        return lambda state: state.first_day(key)
+    key = ObservationKey(context.observer, action, by, on)
+    context.requirements.need(key, within)
+    context.keys.append(key)
+    if function in ("count", "hostile"):
+        return lambda state: state.tracker.count(key, within)
+    if function == "casualties":
+        return lambda state: state.tracker.casualties(key, within)
+    if function == "days_since":
+        return lambda state: state.day - state.tracker.last_day(key)
+    raise ExpressionError(  # pragma: no cover - the whitelist and this dispatch agree
+        f"function {function!r} has no compiled form", _column(node)
+    )

@@ -1,0 +1,254 @@
+"""The Mesa model: one model advances a block of independent runs, one day per step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from escalation import rng
+from escalation.model.actors import ActorAgent, Event, ModelError
+from escalation.model.plan import Plan, build_plan
+from escalation.model.record import BlockRecorder, BlockResult
+from escalation.scenario.schema import Scenario
+
+__all__ = ["EscalationModel", "ModelError"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+class EscalationModel(mesa.Model):
+    """Escalation between the actors of a scenario, for a block of independent runs.
+
+    Each step is one day, in stages: every actor decides on the state at the start
+    of the day (:meth:`ActorAgent.decide`), every actor acts (:meth:`ActorAgent.act`),
+    then the model resolves the day's acts in a fixed order: casualties and claims,
+    effects (in the order of the scenario's ``actions``), what each actor observes,
+    and the day's bookkeeping.  Run ``i`` draws its random numbers from a
+    counter-based generator keyed by the root seed and ``i`` alone, so it is the
+    same in any block, on any worker, and when replayed by itself.
+
+    Parameters
+    ----------
+    scenario
+        A validated :class:`~escalation.scenario.schema.Scenario`, or the path of a
+        scenario file.
+    runs
+        How many runs the block holds.
+    seed
+        The root seed (recorded by the caller); ``None`` draws one from the OS.
+    first_run
+        The id of the block's first run: the block holds runs ``first_run`` to
+        ``first_run + runs - 1``, or exactly ``run_ids`` when given.
+    horizon_days
+        Days to simulate (default: the scenario's ``horizon_days``).
+    family
+        A further stream id, e.g. the point of a sweep.
+    parameters
+        Values that replace the scenario's parameters (by name) for this block.
+    trace
+        Keep a day-by-day log of every act, for :func:`escalation.replay`.
+    path_sample
+        Runs with an id below this keep their full daily paths.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        runs: int = 1,
+        seed: int | None = None,
+        first_run: int = 0,
+        horizon_days: int | None = None,
+        family: int = 0,
+        parameters: dict[str, float] | None = None,
+        run_ids: Sequence[int] | NDArray[np.integer[Any]] | None = None,
+        trace: bool = False,
+        path_sample: int = 0,
+        plan: Plan | None = None,
+    ) -> None:
+        if seed is None:
+            seed = rng.fresh_seed()
+        super().__init__(seed=seed % (2**32))
+        if not isinstance(scenario, Scenario):
+            from escalation.scenario.loader import load_scenario
+
+            scenario = load_scenario(scenario)
+        self.plan = plan if plan is not None else build_plan(scenario)
+        self.scenario = scenario
+        self.seed_value = seed
+        self.key = rng.make_key(seed)
+        self.family = family
+        if run_ids is None:
+            if runs < 1:
+                raise ValueError(f"runs must be >= 1, got {runs}")
+            run_ids = np.arange(first_run, first_run + runs)
+        self.run_ids = np.asarray(run_ids, dtype=np.uint32)
+        self.horizon = scenario.horizon_days if horizon_days is None else horizon_days
+        if self.horizon < 1:
+            raise ValueError(f"horizon_days must be >= 1, got {self.horizon}")
+        params = {name: float(p.value) for name, p in scenario.parameters.items()}
+        for name, value in (parameters or {}).items():
+            if name not in params:
+                raise KeyError(f"unknown parameter {name!r}")
+            params[name] = float(value)
+        self.recorder = BlockRecorder(self.plan, self.run_ids, params, self.horizon, path_sample)
+        self.state = self.recorder.state
+        self.events_today: list[Event] = []
+        self.trace: list[dict[str, Any]] | None = [] if trace else None
+        self.actor_agents = {name: ActorAgent(self, name) for name in self.plan.actors}
+        self.claim_site = {
+            slot: rng.site_id(f"claim:{name}") for slot, name in enumerate(self.plan.slot_names)
+        }
+        self.result: BlockResult | None = None
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "day": lambda m: m.state.day,
+                "mean_rung": lambda m: float(np.mean(m.state.rung)),
+                "max_rung": lambda m: int(np.max(m.state.max_rung)),
+            }
+        )
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        """Advance every run of the block by one day."""
+        state = self.state
+        self.events_today = []
+        self.agents.do("decide")
+        self.agents.do("act")
+        events = sorted(self.events_today, key=lambda event: event.slot)
+        previous = {name: state.variables[name] != 0 for name in self.plan.boolean_variables}
+        rung_today = np.zeros(state.n, dtype=np.int64)
+        for event in events:
+            self._casualties(event)
+        for action in self.plan.actions.values():
+            for event in events:
+                if event.action == action.name:
+                    self._effects(event)
+                    np.maximum.at(rung_today, event.runs, action.rung)
+        for event in events:
+            self.recorder.observe(event, self.key, self.run_ids, self.family)
+        state.close_day(rung_today, previous)
+        state.tracker.advance(state.day + 1)
+        counts_by_slot = {event.slot: _dense(event, state.n) for event in events}
+        for agent in self.actor_agents.values():
+            agent.update_tempo(counts_by_slot)
+        self.recorder.close_day(events)
+        if self.trace is not None:
+            self.trace.extend(self.recorder.describe(event, state.day) for event in events)
+        state.day += 1
+        self.datacollector.collect(self)
+        if state.day >= self.horizon:
+            self.result = self.recorder.finish()
+            self.running = False
+
+    def run(self) -> BlockResult:
+        """Run to the horizon and return the block's results."""
+        while self.running:
+            self.step()
+        assert self.result is not None
+        return self.result
+
+    def _casualties(self, event: Event) -> None:
+        plan = self.plan
+        state = self.state
+        action = plan.actions[event.action]
+        event_casualties: dict[str, FloatArray] = {}
+        for side, spec in action.casualties.items():
+            victim = event.target if side == "target" else event.actor
+            if victim is None:
+                continue
+            mean = np.asarray(spec.mean.evaluate(state), dtype=np.float64)
+            mean = (mean[event.runs] if mean.ndim else mean) * event.counts
+            if np.any(~(mean >= 0)):
+                raise ModelError(f"actions.{event.action}.casualties.{side}.mean must be >= 0")
+            site = rng.site_id(f"casualties:{plan.slot_names[event.slot]}:{side}")
+            ids = self.run_ids[event.runs]
+            if spec.distribution == "fixed":
+                deaths = mean.astype(np.float64)
+            elif spec.distribution == "poisson":
+                deaths = rng.poisson(self.key, ids, state.day, site, mean, self.family).astype(
+                    float
+                )
+            else:
+                assert spec.dispersion is not None
+                shape = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
+                shape = (shape[event.runs] if shape.ndim else shape) * event.counts
+                deaths = rng.negative_binomial(
+                    self.key, ids, state.day, site, mean, shape, self.family
+                ).astype(float)
+            event_casualties[side] = deaths
+            claimant = event.actor if side == "target" else event.target
+            self._count_dead(victim, claimant, event, deaths, side)
+        self.recorder.casualties[event.slot] = event_casualties
+
+    def _count_dead(
+        self, victim: str, claimant: str | None, event: Event, deaths: FloatArray, side: str
+    ) -> None:
+        variables = self.state.variables
+        runs = event.runs
+        variables[f"{victim}.casualties"][runs] += deaths
+        victim_claims = self.plan.claims.get(victim)
+        admitted = victim_claims.admitted_share if victim_claims else 1.0
+        variables[f"{victim}.admitted_casualties"][runs] += deaths * admitted
+        claims = self.plan.claims.get(claimant) if claimant else None
+        if claims is None:
+            claimed = deaths
+        elif claims.inflation_sigma > 0:
+            site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
+            claimed = deaths * rng.lognormal(
+                self.key,
+                self.run_ids[runs],
+                self.state.day,
+                site,
+                claims.inflation_median,
+                claims.inflation_sigma,
+                self.family,
+            )
+        else:
+            claimed = deaths * claims.inflation_median
+        variables[f"{victim}.claimed_casualties"][runs] += claimed
+
+    def _effects(self, event: Event) -> None:
+        state = self.state
+        action = self.plan.actions[event.action]
+        for number, effect in enumerate(action.effects):
+            runs = event.runs
+            counts = event.counts
+            probability = np.asarray(effect.probability.evaluate(state), dtype=np.float64)
+            if probability.ndim:
+                probability = probability[runs]
+            where = f"actions.{event.action}.effects[{number}].probability"
+            if np.any(~((probability >= 0) & (probability <= 1))):
+                raise ModelError(f"{where}: must be in [0, 1]")
+            if probability.ndim or probability < 1:
+                site = rng.site_id(f"effect:{self.plan.slot_names[event.slot]}:{number}")
+                keep = rng.bernoulli(
+                    self.key, self.run_ids[runs], state.day, site, probability, self.family
+                )
+                runs, counts = runs[keep], counts[keep]
+                if runs.size == 0:
+                    continue
+            value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
+            if value.ndim:
+                value = value[runs]
+            variable = state.variables[effect.variable]
+            if effect.operation == "set":
+                updated = np.broadcast_to(value, runs.shape).astype(np.float64)
+            elif effect.operation == "add":
+                updated = variable[runs] + value * counts
+            else:
+                updated = variable[runs] * value**counts
+            if effect.low is not None or effect.high is not None:
+                updated = np.clip(updated, effect.low, effect.high)
+            variable[runs] = updated
+
+
+def _dense(event: Event, n: int) -> FloatArray:
+    counts = np.zeros(n)
+    counts[event.runs] = event.counts
+    return counts

@@ -1,0 +1,275 @@
+"""A scenario compiled once: rules, tempos, actions and perception ready for arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from escalation.model.compiler import (
+    BUILTIN_ACTOR_VARIABLES,
+    CompileContext,
+    Compiled,
+    ObservationKey,
+    Requirements,
+    compile_expression,
+    compile_quantity,
+)
+from escalation.rng import site_id
+from escalation.scenario.schema import Scenario
+
+__all__ = [
+    "ActionPlan",
+    "CasualtyPlan",
+    "ClaimPlan",
+    "EffectPlan",
+    "ExcitationPlan",
+    "Plan",
+    "RulePlan",
+    "TempoPlan",
+    "build_plan",
+]
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    slot: int
+    actor: str
+    id: str
+    action: str
+    target: str | None
+    when: Compiled
+    probability: Compiled
+    delay: tuple[int, int]
+    cooldown: int
+    fire_site: int
+    delay_site: int
+
+
+@dataclass(frozen=True)
+class ExcitationPlan:
+    key: ObservationKey
+    jump: Compiled
+
+
+@dataclass(frozen=True)
+class TempoPlan:
+    slot: int
+    actor: str
+    action: str
+    target: str | None
+    base_rate: Compiled
+    alpha: Compiled
+    beta: Compiled
+    excited_by: tuple[ExcitationPlan, ...]
+    count_site: int
+
+
+@dataclass(frozen=True)
+class CasualtyPlan:
+    distribution: str
+    mean: Compiled
+    dispersion: Compiled | None
+
+
+@dataclass(frozen=True)
+class EffectPlan:
+    operation: str
+    variable: str
+    value: Compiled
+    probability: Compiled
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    name: str
+    index: int
+    rung: int
+    hostile: bool
+    casualties: dict[str, CasualtyPlan]
+    effects: tuple[EffectPlan, ...]
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    inflation_median: float
+    inflation_sigma: float
+    admitted_share: float
+
+
+@dataclass
+class Plan:
+    """The compiled scenario shared by every block of runs."""
+
+    scenario: Scenario
+    actors: tuple[str, ...]
+    actions: dict[str, ActionPlan]
+    rules: dict[str, tuple[RulePlan, ...]]
+    tempos: dict[str, tuple[TempoPlan, ...]]
+    outcomes: tuple[tuple[str, Compiled], ...]
+    requirements: Requirements
+    detection: dict[tuple[str, str], float]
+    misattribution: dict[tuple[str, str], tuple[tuple[str, float, frozenset[str] | None], ...]]
+    claims: dict[str, ClaimPlan]
+    variable_bounds: dict[str, tuple[float | None, float | None]]
+    initial: dict[str, float]
+    boolean_variables: tuple[str, ...]
+    slot_names: list[str] = field(default_factory=list)
+    keys_by_observer: dict[str | None, tuple[ObservationKey, ...]] = field(default_factory=dict)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slot_names)
+
+    def actor_index(self, name: str) -> int:
+        return self.actors.index(name)
+
+
+def build_plan(scenario: Scenario) -> Plan:
+    """Compile every expression of ``scenario``.
+
+    Raises
+    ------
+    escalation.scenario.expressions.ExpressionError
+        On the first expression that does not compile; the loader's
+        :func:`escalation.scenario.check.check_references` reports all of them with
+        their positions before a plan is ever built.
+    """
+    requirements = Requirements()
+
+    def context(owner: str | None = None, outcome: bool = False) -> CompileContext:
+        return CompileContext(scenario, requirements, owner=owner, outcome=outcome)
+
+    bounds: dict[str, tuple[float | None, float | None]] = {}
+    initial: dict[str, float] = {}
+    booleans: list[str] = []
+    for name, variable in scenario.world.items():
+        bounds[name] = (variable.min, variable.max)
+        initial[name] = float(variable.initial)
+        if variable.is_boolean:
+            booleans.append(name)
+    for actor_name, actor in scenario.actors.items():
+        for name, variable in actor.state.items():
+            qualified = f"{actor_name}.{name}"
+            bounds[qualified] = (0.0, 1.0) if variable.is_boolean else (variable.min, variable.max)
+            initial[qualified] = float(variable.initial)
+        for name in BUILTIN_ACTOR_VARIABLES:
+            bounds[f"{actor_name}.{name}"] = (0.0, None)
+            initial[f"{actor_name}.{name}"] = 0.0
+
+    slot_names: list[str] = []
+    rules: dict[str, tuple[RulePlan, ...]] = {}
+    tempos: dict[str, tuple[TempoPlan, ...]] = {}
+    for actor_name, actor in scenario.actors.items():
+        compiled_rules = []
+        for rule in actor.policy:
+            label = f"{actor_name}.{rule.id}"
+            slot_names.append(f"rule:{label}")
+            compiled_rules.append(
+                RulePlan(
+                    slot=len(slot_names) - 1,
+                    actor=actor_name,
+                    id=rule.id,
+                    action=rule.do,
+                    target=rule.target,
+                    when=compile_expression(rule.when, context(actor_name), boolean=True),
+                    probability=compile_quantity(rule.probability, context(actor_name)),
+                    delay=rule.delay,
+                    cooldown=rule.cooldown,
+                    fire_site=site_id(f"rule:{label}:fire"),
+                    delay_site=site_id(f"rule:{label}:delay"),
+                )
+            )
+        rules[actor_name] = tuple(compiled_rules)
+        compiled_tempos = []
+        for tempo in actor.tempo:
+            label = f"{actor_name}.{tempo.action}"
+            slot_names.append(f"tempo:{label}")
+            excitations = []
+            for excitation in tempo.excited_by:
+                key = ObservationKey(actor_name, excitation.action, excitation.by, None)
+                requirements.need(key, 1)
+                excitations.append(
+                    ExcitationPlan(key, compile_quantity(excitation.jump, context(actor_name)))
+                )
+            compiled_tempos.append(
+                TempoPlan(
+                    slot=len(slot_names) - 1,
+                    actor=actor_name,
+                    action=tempo.action,
+                    target=tempo.target,
+                    base_rate=compile_quantity(tempo.base_rate, context(actor_name)),
+                    alpha=compile_quantity(tempo.alpha, context(actor_name)),
+                    beta=compile_quantity(tempo.beta, context(actor_name)),
+                    excited_by=tuple(excitations),
+                    count_site=site_id(f"tempo:{label}:count"),
+                )
+            )
+        tempos[actor_name] = tuple(compiled_tempos)
+
+    actions: dict[str, ActionPlan] = {}
+    for index, (name, action) in enumerate(scenario.actions.items()):
+        casualties = {
+            side: CasualtyPlan(
+                spec.distribution,
+                compile_quantity(spec.mean, context()),
+                None if spec.dispersion is None else compile_quantity(spec.dispersion, context()),
+            )
+            for side, spec in action.casualties.items()
+        }
+        effects = tuple(
+            EffectPlan(
+                effect.operation,
+                effect.variable,
+                compile_quantity(effect.value, context()),
+                compile_quantity(effect.probability, context()),
+                *bounds[effect.variable],
+            )
+            for effect in action.effects
+        )
+        actions[name] = ActionPlan(name, index, action.rung, action.hostile, casualties, effects)
+
+    outcomes = tuple(
+        (outcome.id, compile_expression(outcome.when, context(outcome=True), boolean=True))
+        for outcome in scenario.outcomes
+    )
+
+    detection = {(d.observer, d.actor): float(d.probability) for d in scenario.perception.detection}
+    misattribution: dict[tuple[str, str], list[tuple[str, float, frozenset[str] | None]]] = {}
+    for entry in scenario.perception.misattribution:
+        misattribution.setdefault((entry.observer, entry.actual), []).append(
+            (
+                entry.perceived,
+                float(entry.probability),
+                None if entry.actions is None else frozenset(entry.actions),
+            )
+        )
+    claims = {
+        claim.actor: ClaimPlan(
+            float(claim.enemy_inflation_median),
+            float(claim.enemy_inflation_sigma),
+            float(claim.own_admitted_share),
+        )
+        for claim in scenario.perception.claims
+    }
+    plan = Plan(
+        scenario=scenario,
+        actors=tuple(scenario.actors),
+        actions=actions,
+        rules=rules,
+        tempos=tempos,
+        outcomes=outcomes,
+        requirements=requirements,
+        detection=detection,
+        misattribution={key: tuple(value) for key, value in misattribution.items()},
+        claims=claims,
+        variable_bounds=bounds,
+        initial=initial,
+        boolean_variables=tuple(booleans),
+        slot_names=slot_names,
+    )
+    by_observer: dict[str | None, list[ObservationKey]] = {}
+    for key in requirements.windows:
+        by_observer.setdefault(key.observer, []).append(key)
+    plan.keys_by_observer = {observer: tuple(keys) for observer, keys in by_observer.items()}
+    return plan

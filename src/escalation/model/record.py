@@ -1,0 +1,315 @@
+"""What a block of runs observes and leaves behind: perception, metrics, time series."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from escalation import rng
+from escalation.model.compiler import ObservationKey
+from escalation.model.plan import Plan
+from escalation.model.state import BlockState, ObservationTracker
+
+if TYPE_CHECKING:
+    from escalation.model.actors import Event
+
+__all__ = ["BlockRecorder", "BlockResult", "UNCLASSIFIED"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+UNCLASSIFIED = "unclassified"
+"""The outcome of a run that no outcome condition matched."""
+
+
+@dataclass
+class BlockResult:
+    """The results of one block: a column per metric, one element per run."""
+
+    run_ids: NDArray[np.uint32]
+    columns: dict[str, NDArray[Any]]
+    outcome_names: tuple[str, ...]
+    cycles: dict[str, NDArray[Any]]
+    rung_counts: IntArray
+    daily_sums: dict[str, FloatArray]
+    paths: dict[str, NDArray[Any]]
+    draws: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BlockRecorder:
+    """Owns the block's state; records perception, daily series and final metrics."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        run_ids: NDArray[np.uint32],
+        params: dict[str, float],
+        horizon: int,
+        path_sample: int,
+    ) -> None:
+        n = run_ids.size
+        self.plan = plan
+        self.run_ids = run_ids
+        self.horizon = horizon
+        variables = {name: np.full(n, value) for name, value in plan.initial.items()}
+        self.state = BlockState(
+            n=n,
+            params=params,
+            variables=variables,
+            tracker=ObservationTracker(plan.requirements, n),
+            ladder_size=len(plan.scenario.ladder),
+            boolean_variables=plan.boolean_variables,
+        )
+        self.casualties: dict[int, dict[str, FloatArray]] = {}
+        self.action_counts = {name: np.zeros(n) for name in plan.actions}
+        self.first_true = {name: np.full(n, math.inf) for name in plan.boolean_variables}
+        for name in plan.boolean_variables:
+            self.first_true[name][variables[name] != 0] = 0
+        self._cycle_runs: list[IntArray] = []
+        self._cycle_roots: list[IntArray] = []
+        self._cycle_lengths: list[IntArray] = []
+        self._observers = self._observer_table()
+        self.series = self._series_names()
+        self.rung_counts = np.zeros((horizon, len(plan.scenario.ladder)), dtype=np.int64)
+        self.daily_sums = {name: np.zeros(horizon) for name in self.series}
+        sampled = np.flatnonzero(run_ids < path_sample)
+        self.sampled = sampled
+        self.paths: dict[str, NDArray[Any]] = {
+            name: np.zeros((horizon, sampled.size)) for name in ("rung", *self.series)
+        }
+        self._draws_start = rng.draws_consumed()
+
+    def _series_names(self) -> tuple[str, ...]:
+        names = [f"{actor}.casualties" for actor in self.plan.actors]
+        names += [name for name in self.plan.initial if not name.endswith("casualties")]
+        return tuple(names)
+
+    def _observer_table(
+        self,
+    ) -> dict[tuple[str, str | None], list[tuple[str | None, tuple[ObservationKey, ...]]]]:
+        """For each (action, target), the observers and the keys the act can feed."""
+        table: dict[tuple[str, str | None], list[tuple[str | None, tuple[ObservationKey, ...]]]]
+        table = {}
+        plan = self.plan
+        targets: set[str | None] = {None, *plan.actors}
+        for action in plan.actions.values():
+            for target in sorted(targets, key=lambda t: "" if t is None else t):
+                entries = []
+                for observer, keys in plan.keys_by_observer.items():
+                    relevant = tuple(
+                        key
+                        for key in keys
+                        if (key.action == action.name or (key.action is None and action.hostile))
+                        and (key.on is None or key.on == target)
+                    )
+                    if relevant:
+                        entries.append((observer, relevant))
+                table[(action.name, target)] = entries
+        return table
+
+    def observe(
+        self, event: Event, key: tuple[int, int], run_ids: NDArray[np.uint32], family: int
+    ) -> None:
+        """Record the event as each interested observer perceives it."""
+        plan = self.plan
+        state = self.state
+        day = state.day
+        self.action_counts[event.action][event.runs] += event.counts
+        first = state.first_days.setdefault((event.actor, event.action), np.full(state.n, math.inf))
+        first[event.runs] = np.minimum(first[event.runs], day)
+        event_id = day * plan.n_slots + event.slot
+        chained = event.chain >= 2
+        if np.any(chained):
+            self._cycle_runs.append(event.runs[chained])
+            self._cycle_roots.append(event.root[chained])
+            self._cycle_lengths.append(event.chain[chained])
+        target_deaths = self.casualties.get(event.slot, {}).get("target")
+        if target_deaths is None:
+            target_deaths = np.zeros(event.runs.size)
+        actor_index = plan.actor_index(event.actor)
+        slot_name = plan.slot_names[event.slot]
+        for observer, keys in self._observers[(event.action, event.target)]:
+            runs, counts, deaths, chain, root = (
+                event.runs,
+                event.counts,
+                target_deaths,
+                event.chain,
+                event.root,
+            )
+            perceived = np.full(runs.size, actor_index, dtype=np.int64)
+            if observer is not None and observer != event.actor:
+                ids = run_ids[runs]
+                detect = plan.detection.get((observer, event.actor), 1.0)
+                if detect < 1.0:
+                    site = rng.site_id(f"detect:{observer}:{slot_name}")
+                    seen = rng.bernoulli(key, ids, day, site, detect, family)
+                    runs, counts, deaths, chain, root, ids, perceived = (
+                        runs[seen],
+                        counts[seen],
+                        deaths[seen],
+                        chain[seen],
+                        root[seen],
+                        ids[seen],
+                        perceived[seen],
+                    )
+                blame = [
+                    (other, probability)
+                    for other, probability, actions in plan.misattribution.get(
+                        (observer, event.actor), ()
+                    )
+                    if actions is None or event.action in actions
+                ]
+                if blame and runs.size:
+                    site = rng.site_id(f"misattribute:{observer}:{slot_name}")
+                    draw = rng.uniform(key, ids, day, site, family)
+                    edge = 0.0
+                    for other, probability in blame:
+                        hit = (draw >= edge) & (draw < edge + probability)
+                        perceived[hit] = plan.actor_index(other)
+                        edge += probability
+                if observer != event.target and event.target is not None:
+                    deaths = self._claimed(event, deaths, runs)
+            if runs.size == 0:
+                continue
+            for by in np.unique(perceived):
+                mask = perceived == by
+                by_name = plan.actors[by]
+                for tracked in keys:
+                    if tracked.by is None or tracked.by == by_name:
+                        state.tracker.record(
+                            tracked,
+                            day,
+                            runs[mask],
+                            counts[mask],
+                            deaths[mask],
+                            event_id,
+                            chain[mask],
+                            root[mask],
+                            int(by),
+                        )
+
+    def _claimed(self, event: Event, deaths: FloatArray, runs: IntArray) -> FloatArray:
+        """What a third party hears of the target's dead: the acting side's claim."""
+        claims = self.plan.claims.get(event.actor)
+        if claims is None:
+            return deaths
+        return deaths * claims.inflation_median
+
+    def close_day(self, events: list[Event]) -> None:
+        state = self.state
+        day = state.day
+        self.rung_counts[day] = np.bincount(state.rung, minlength=self.rung_counts.shape[1])
+        for name in self.plan.boolean_variables:
+            first = self.first_true[name]
+            first[(state.variables[name] != 0) & np.isinf(first)] = day
+        for name in self.series:
+            self.daily_sums[name][day] = state.variables[name].sum()
+        if self.sampled.size:
+            self.paths["rung"][day] = state.rung[self.sampled]
+            for name in self.series:
+                self.paths[name][day] = state.variables[name][self.sampled]
+
+    def describe(self, event: Event, day: int) -> dict[str, Any]:
+        """A readable record of an event, for the replay story (traced blocks only)."""
+        deaths = self.casualties.get(event.slot, {})
+        return {
+            "day": day,
+            "event_id": day * self.plan.n_slots + event.slot,
+            "actor": event.actor,
+            "action": event.action,
+            "target": event.target,
+            "rule": event.rule,
+            "runs": event.runs.copy(),
+            "counts": event.counts.copy(),
+            "cause": event.cause.copy(),
+            "chain": event.chain.copy(),
+            "deaths_target": deaths.get("target"),
+            "deaths_actor": deaths.get("actor"),
+        }
+
+    def finish(self) -> BlockResult:
+        """Classify each run's outcome and gather its metrics."""
+        plan = self.plan
+        state = self.state
+        n = state.n
+        outcome = np.full(n, len(plan.outcomes), dtype=np.int64)
+        for index, (_name, condition) in enumerate(plan.outcomes):
+            outcome[(outcome == len(plan.outcomes)) & condition.evaluate(state)] = index
+        columns: dict[str, NDArray[Any]] = {"outcome_index": outcome}
+        columns["max_rung"] = state.max_rung.copy()
+        for level in range(1, len(plan.scenario.ladder)):
+            columns[f"days_at_or_above_{level}"] = state.days_at_or_above[level].copy()
+        for actor in plan.actors:
+            columns[f"{actor}_dead_true"] = state.variables[f"{actor}.casualties"].copy()
+            columns[f"{actor}_dead_claimed"] = state.variables[f"{actor}.claimed_casualties"].copy()
+            columns[f"{actor}_dead_admitted"] = state.variables[
+                f"{actor}.admitted_casualties"
+            ].copy()
+        columns.update(self._cycle_metrics(n))
+        for name, counts in self.action_counts.items():
+            columns[f"{name}_count"] = counts.copy()
+            columns[f"{name}_first_day"] = state.first_day((None, name))
+        for name in plan.boolean_variables:
+            days = state.days_true[name]
+            spells = state.spell_count[name]
+            columns[f"{name}_days"] = days.copy()
+            columns[f"{name}_first_day"] = self.first_true[name].copy()
+            columns[f"{name}_spells"] = spells.copy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                columns[f"{name}_mean_spell"] = np.where(spells > 0, days / spells, np.nan)
+        for name, values in state.variables.items():
+            if name in plan.boolean_variables or name.endswith("casualties"):
+                continue
+            columns[f"final_{name.replace('.', '_')}"] = values.copy()
+        cycles = self._cycle_table()
+        return BlockResult(
+            run_ids=self.run_ids,
+            columns=columns,
+            outcome_names=tuple(name for name, _ in plan.outcomes),
+            cycles=cycles,
+            rung_counts=self.rung_counts,
+            daily_sums=self.daily_sums,
+            paths={"run_id": self.run_ids[self.sampled], **self.paths},
+            draws=rng.draws_consumed() - self._draws_start,
+        )
+
+    def _cycle_table(self) -> dict[str, NDArray[Any]]:
+        """One row per retaliation cycle: a chain of two or more answering blows."""
+        if not self._cycle_runs:
+            empty = np.zeros(0, dtype=np.int64)
+            return {"run": empty, "start_day": empty, "length": empty}
+        runs = np.concatenate(self._cycle_runs)
+        roots = np.concatenate(self._cycle_roots)
+        lengths = np.concatenate(self._cycle_lengths)
+        order = np.lexsort((lengths, roots, runs))
+        runs, roots, lengths = runs[order], roots[order], lengths[order]
+        last = np.ones(runs.size, dtype=bool)
+        last[:-1] = (runs[1:] != runs[:-1]) | (roots[1:] != roots[:-1])
+        return {
+            "run": runs[last],
+            "start_day": roots[last] // self.plan.n_slots,
+            "length": lengths[last],
+        }
+
+    def _cycle_metrics(self, n: int) -> dict[str, NDArray[Any]]:
+        table = self._cycle_table()
+        runs, lengths = table["run"], table["length"]
+        count = np.bincount(runs, minlength=n)
+        total = np.bincount(runs, weights=lengths, minlength=n)
+        longest = np.zeros(n, dtype=np.int64)
+        np.maximum.at(longest, runs, lengths)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / count, np.nan)
+        first = np.full(n, math.inf)
+        np.minimum.at(first, runs, table["start_day"].astype(np.float64))
+        return {
+            "cycles": count,
+            "cycle_length_mean": mean,
+            "cycle_length_max": longest,
+            "first_cycle_day": first,
+        }

@@ -1,0 +1,185 @@
+"""Cross-reference checks: names that must exist, expressions that must compile.
+
+Structural checks (types, ranges, unknown keys) are pydantic's; these run after
+them on a structurally valid scenario and return *every* problem found, each
+with the YAML path it belongs to, so the loader can print them all at once with
+their lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from escalation.scenario.expressions import RESERVED_NAMES, ExpressionError, suggest
+from escalation.scenario.schema import Quantity, Scenario
+
+__all__ = ["check_references"]
+
+Path = tuple[str | int, ...]
+Problems = list[tuple[Path, str]]
+
+
+def check_references(scenario: Scenario) -> Problems:
+    """Return (path, message) for every dangling name and uncompilable expression."""
+    from escalation.model.compiler import (
+        BUILTIN_ACTOR_VARIABLES,
+        CompileContext,
+        Requirements,
+        compile_expression,
+    )
+
+    problems: Problems = []
+    actors, actions = scenario.actors, scenario.actions
+    _check_namespaces(scenario, problems)
+    requirements = Requirements()
+
+    def expression(
+        path: Path,
+        text: Quantity,
+        owner: str | None = None,
+        outcome: bool = False,
+        probability: bool = False,
+    ) -> None:
+        if not isinstance(text, str):
+            return
+        context = CompileContext(scenario, requirements, owner=owner, outcome=outcome)
+        try:
+            compiled = compile_expression(text, context)
+        except ExpressionError as error:
+            problems.append((path, f"in expression {text!r}: {error}"))
+            return
+        if probability and compiled.constant is not None and not 0 <= compiled.constant <= 1:
+            problems.append(
+                (path, f"{text!r} is {compiled.constant:g}; a probability must be in [0, 1]")
+            )
+
+    def name(path: Path, value: str | None, table: dict[str, object], kind: str) -> None:
+        if value is not None and value not in table:
+            problems.append((path, f"unknown {kind} {value!r}{suggest(value, table)}"))
+
+    top = len(scenario.ladder) - 1
+    for action_name, action in actions.items():
+        base: Path = ("actions", action_name)
+        if action.rung > top:
+            problems.append(
+                (base + ("rung",), f"rung {action.rung} is not on the ladder (0 to {top})")
+            )
+        for side, spec in action.casualties.items():
+            expression(base + ("casualties", side, "mean"), spec.mean)
+            if spec.dispersion is not None:
+                expression(base + ("casualties", side, "dispersion"), spec.dispersion)
+        for number, effect in enumerate(action.effects):
+            path = base + ("effects", number)
+            variables = _variables(scenario, BUILTIN_ACTOR_VARIABLES)
+            if effect.variable not in variables:
+                problems.append(
+                    (
+                        path + (effect.operation,),
+                        f"unknown variable {effect.variable!r}{suggest(effect.variable, variables)}"
+                        " (a world variable, or actor.variable)",
+                    )
+                )
+            expression(path + ("value",), effect.value)
+            expression(path + ("probability",), effect.probability, probability=True)
+
+    targeted: dict[str, list[Path]] = {}
+    for actor_name, actor in actors.items():
+        base = ("actors", actor_name)
+        for number, rule in enumerate(actor.policy):
+            path = base + ("policy", number)
+            name(path + ("do",), rule.do, actions, "action")
+            name(path + ("target",), rule.target, actors, "actor")
+            if rule.target is None:
+                targeted.setdefault(rule.do, []).append(path)
+            expression(path + ("when",), rule.when, owner=actor_name)
+            expression(
+                path + ("probability",), rule.probability, owner=actor_name, probability=True
+            )
+        for number, tempo in enumerate(actor.tempo):
+            path = base + ("tempo", number)
+            name(path + ("action",), tempo.action, actions, "action")
+            name(path + ("target",), tempo.target, actors, "actor")
+            if tempo.target is None:
+                targeted.setdefault(tempo.action, []).append(path)
+            for field in ("base_rate", "alpha", "beta"):
+                expression(path + (field,), getattr(tempo, field), owner=actor_name)
+            for index, excitation in enumerate(tempo.excited_by):
+                cross = path + ("excited_by", index)
+                name(cross + ("action",), excitation.action, actions, "action")
+                name(cross + ("by",), excitation.by, actors, "actor")
+                expression(cross + ("jump",), excitation.jump, owner=actor_name)
+    for action_name, paths in targeted.items():
+        action = actions.get(action_name)
+        if action is not None and "target" in action.casualties:
+            for path in paths:
+                problems.append(
+                    (path, f"action {action_name!r} kills on its target, so it needs a 'target'")
+                )
+
+    perception = scenario.perception
+    for number, detection in enumerate(perception.detection):
+        path = ("perception", "detection", number)
+        name(path + ("observer",), detection.observer, actors, "actor")
+        name(path + ("actor",), detection.actor, actors, "actor")
+    shares: dict[tuple[str, str], float] = {}
+    for number, entry in enumerate(perception.misattribution):
+        path = ("perception", "misattribution", number)
+        for field in ("observer", "actual", "perceived"):
+            name(path + (field,), getattr(entry, field), actors, "actor")
+        for index, action_name in enumerate(entry.actions or ()):
+            name(path + ("actions", index), action_name, actions, "action")
+        pair = (entry.observer, entry.actual)
+        shares[pair] = shares.get(pair, 0.0) + float(entry.probability)
+        if shares[pair] > 1 + 1e-12:
+            problems.append(
+                (
+                    path + ("probability",),
+                    f"misattribution probabilities for observer {pair[0]!r} and actual "
+                    f"{pair[1]!r} add up to {shares[pair]:g}, more than 1",
+                )
+            )
+    claimants: set[str] = set()
+    for number, claims in enumerate(perception.claims):
+        path = ("perception", "claims", number)
+        name(path + ("actor",), claims.actor, actors, "actor")
+        if claims.actor in claimants:
+            problems.append((path + ("actor",), f"claims for {claims.actor!r} are given twice"))
+        claimants.add(claims.actor)
+
+    seen: set[str] = set()
+    for number, outcome in enumerate(scenario.outcomes):
+        path = ("outcomes", number)
+        if outcome.id in seen:
+            problems.append((path + ("id",), f"outcome id {outcome.id!r} is used twice"))
+        seen.add(outcome.id)
+        expression(path + ("when",), outcome.when, outcome=True)
+    return problems
+
+
+def _variables(scenario: Scenario, builtin: tuple[str, ...]) -> list[str]:
+    names = list(scenario.world)
+    for actor_name, actor in scenario.actors.items():
+        names += [f"{actor_name}.{variable}" for variable in (*actor.state, *builtin)]
+    return names
+
+
+def _check_namespaces(scenario: Scenario, problems: Problems) -> None:
+    """Actors, actions, parameters and world variables share one namespace."""
+    owners: dict[str, str] = {}
+    tables: list[tuple[str, dict[str, object]]] = [
+        ("actors", dict(scenario.actors)),
+        ("actions", dict(scenario.actions)),
+        ("parameters", dict(scenario.parameters)),
+        ("world", dict(scenario.world)),
+    ]
+    clash: Callable[[str, str], str] = lambda name, other: (  # noqa: E731
+        f"{name!r} is already the name of an entry in {other}; names must be unique"
+    )
+    for section, table in tables:
+        for name in table:
+            if name in RESERVED_NAMES:
+                problems.append(((section, name), f"{name!r} is a reserved name"))
+            elif name in owners:
+                problems.append(((section, name), clash(name, owners[name])))
+            else:
+                owners[name] = section

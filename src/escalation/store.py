@@ -1,0 +1,186 @@
+"""Results on disk: a folder with a manifest and Parquet tables, written atomically.
+
+A results folder is written whole into a temporary sibling and renamed into
+place, so a reader never sees half a folder, and an existing folder is never
+replaced unless asked (``force``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from escalation import __version__
+from escalation.experiments.replicates import SimulationResults
+from escalation.scenario.schema import Scenario
+
+__all__ = [
+    "ResultsExistError",
+    "atomic_folder",
+    "atomic_write_text",
+    "check_writable",
+    "file_sha256",
+    "read_manifest",
+    "read_results",
+    "write_results",
+]
+
+MANIFEST = "manifest.json"
+RNG_SCHEME = (
+    "Philox4x32-10 counter-based; key from numpy.random.SeedSequence(seed); "
+    "counter (run id, day | sub << 16, site, family)"
+)
+
+
+class ResultsExistError(FileExistsError):
+    """The output folder exists and ``force`` was not given."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_writable(out: str | os.PathLike[str], force: bool) -> Path:
+    """Fail early, before any work, if ``out`` exists and may not be replaced."""
+    path = Path(out)
+    if path.exists() and not force:
+        raise ResultsExistError(
+            f"{path}: the results folder already exists; choose another --out or pass --force "
+            "to replace it"
+        )
+    if path.exists() and not path.is_dir():
+        raise ResultsExistError(f"{path}: exists and is not a folder")
+    return path
+
+
+@contextmanager
+def atomic_folder(out: str | os.PathLike[str], force: bool = False) -> Any:
+    """Yield a temporary folder that replaces ``out`` when the block ends without error."""
+    path = check_writable(out, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.{os.getpid()}.replaced")
+        os.replace(path, old)
+    os.replace(staging, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write a file through a temporary sibling and an atomic rename."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _versions() -> dict[str, str]:
+    import mesa
+    import numba
+    import numpy
+
+    return {
+        "escalation": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "pandas": pd.__version__,
+        "mesa": mesa.__version__,
+        "numba": numba.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def manifest_for(
+    results: SimulationResults,
+    *,
+    command: Sequence[str] | None,
+    input_files: Iterable[str | os.PathLike[str]] = (),
+    kind: str = "run",
+) -> dict[str, Any]:
+    """The provenance of a results folder."""
+    return {
+        "kind": kind,
+        "versions": _versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": list(command) if command is not None else None,
+        "seed": str(results.seed),
+        "rng": RNG_SCHEME,
+        "settings": results.settings,
+        "timings": results.timings,
+        "random_draws": results.draws,
+        "inputs": {str(path): file_sha256(path) for path in input_files},
+        "scenario": results.scenario.model_dump(mode="json"),
+    }
+
+
+def write_results(
+    results: SimulationResults,
+    out: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    command: Sequence[str] | None = None,
+    input_files: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write ``manifest.json``, ``runs.parquet``, ``cycles.parquet``, ``timeseries.parquet``."""
+    manifest = manifest_for(results, command=command, input_files=input_files)
+    with atomic_folder(out, force) as staging:
+        results.runs.to_parquet(staging / "runs.parquet", index=False)
+        results.cycles.to_parquet(staging / "cycles.parquet", index=False)
+        results.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return Path(out)
+
+
+def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: not a results folder (no {MANIFEST})")
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return manifest
+
+
+def read_results(folder: str | os.PathLike[str]) -> SimulationResults:
+    """Read a results folder written by :func:`write_results`."""
+    manifest = read_manifest(folder)
+    root = Path(folder)
+    scenario = Scenario.model_validate(manifest["scenario"])
+    settings = manifest.get("settings", {})
+    return SimulationResults(
+        scenario=scenario,
+        seed=int(manifest["seed"]),
+        horizon_days=int(settings.get("horizon_days", scenario.horizon_days)),
+        runs=pd.read_parquet(root / "runs.parquet"),
+        cycles=pd.read_parquet(root / "cycles.parquet"),
+        timeseries=pd.read_parquet(root / "timeseries.parquet"),
+        timings=manifest.get("timings", {}),
+        draws=int(manifest.get("random_draws", 0)),
+        settings=settings,
+    )
