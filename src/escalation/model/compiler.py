@@ -137,6 +137,11 @@ def _constant_value(tree: ast.expr, context: CompileContext) -> float | None:
         return float(tree.value)
     if isinstance(tree, ast.Name) and tree.id in context.scenario.parameters:
         return float(context.scenario.parameters[tree.id].value)
+    if isinstance(tree, ast.Attribute) and isinstance(tree.value, ast.Name):
+        owner = context.owner if tree.value.id == "self" else tree.value.id
+        actor = context.scenario.actors.get(owner or "")
+        if actor is not None and tree.attr in actor.parameters:
+            return float(actor.parameters[tree.attr].value)
     return None
 
 
@@ -279,13 +284,18 @@ def _compile_attribute(node: ast.Attribute, context: CompileContext) -> Fn:
         raise ExpressionError(
             f"unknown actor {actor!r}{suggest(actor, context.scenario.actors)}", _column(node)
         )
-    variables = [*context.scenario.actors[actor].state, *BUILTIN_ACTOR_VARIABLES]
+    declared = context.scenario.actors[actor]
+    name = f"{actor}.{node.attr}"
+    if node.attr in declared.parameters:
+        return lambda state: state.params[name]
+    variables = [*declared.state, *BUILTIN_ACTOR_VARIABLES]
     if node.attr not in variables:
+        known = [*declared.parameters, *variables]
         raise ExpressionError(
-            f"actor {actor!r} has no variable {node.attr!r}{suggest(node.attr, variables)}",
+            f"actor {actor!r} has no parameter or variable {node.attr!r}"
+            f"{suggest(node.attr, known)}",
             _column(node),
         )
-    name = f"{actor}.{node.attr}"
     return lambda state: state.variables[name]
 
 

@@ -16,7 +16,17 @@ from escalation.model.plan import Plan, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
-__all__ = ["EscalationModel", "ModelError"]
+__all__ = ["EscalationModel", "ModelError", "parameter_values"]
+
+
+def parameter_values(scenario: Scenario) -> dict[str, float]:
+    """Every parameter's value by its name: ``name`` at top level, ``actor.name`` in an actor."""
+    values = {name: float(p.value) for name, p in scenario.parameters.items()}
+    for actor_name, actor in scenario.actors.items():
+        for name, parameter in actor.parameters.items():
+            values[f"{actor_name}.{name}"] = float(parameter.value)
+    return values
+
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -91,7 +101,7 @@ class EscalationModel(mesa.Model):
         self.horizon = scenario.horizon_days if horizon_days is None else horizon_days
         if self.horizon < 1:
             raise ValueError(f"horizon_days must be >= 1, got {self.horizon}")
-        params = {name: float(p.value) for name, p in scenario.parameters.items()}
+        params = parameter_values(scenario)
         for name, value in (parameters or {}).items():
             if name not in params:
                 raise KeyError(f"unknown parameter {name!r}")

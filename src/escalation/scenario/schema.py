@@ -151,6 +151,7 @@ class Variable(_Frozen):
 
     @property
     def is_boolean(self) -> bool:
+        """Whether the variable is declared boolean (``initial: true`` or ``false``)."""
         return isinstance(self.initial, bool)
 
 
@@ -269,12 +270,18 @@ class Actor(_Frozen):
         "mediator",
     ]
     description: str = ""
+    parameters: dict[Name, Parameter] = Field(
+        default_factory=dict, description="Named numbers of this actor: 'actor.name' elsewhere."
+    )
     state: dict[Name, Variable] = Field(default_factory=dict)
     policy: tuple[Rule, ...] = ()
     tempo: tuple[Tempo, ...] = ()
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Actor:
+        for name in self.parameters:
+            if name in self.state:
+                raise ValueError(f"{name!r} is both a parameter and a state variable")
         seen: set[str] = set()
         for rule in self.policy:
             if rule.id in seen:

@@ -1,0 +1,560 @@
+"""Counter-based random numbers for reproducible, block-vectorised Monte Carlo runs.
+
+Every draw is a pure function of ``(key, run, day, site, sub, family)`` through
+Philox4x32-10 (Salmon, Moraes, Dror & Shaw, SC 2011), so run ``i`` gives bit-identical
+results whatever block it is simulated in, however many workers there are, and when
+replayed alone.  No generator state exists anywhere.
+
+Counter layout of every vectorised draw::
+
+    c0 = run id                     c1 = day (low 16 bits) | sub (high 16 bits)
+    c2 = site id (see `site_id`)    c3 = family (e.g. sweep point index; 0 otherwise)
+
+A call yields words ``w0..w3``; a 53-bit double in [0, 1) is
+``((w0 >> 5) * 2**26 + (w1 >> 6)) / 2**53`` (likewise from ``w2, w3``).  Where ``log``
+needs (0, 1) the lowest bit is forced to one, which can never round to 1.0.
+
+Draws needing more than one call per element step ``sub``:
+
+* `poisson`: inversion for lam < 30 uses sub 0; PTRS iterations use sub 0, 1, 2, ...
+* `gamma`: sub 0 holds the boost uniform (shape < 1); Marsaglia-Tsang iterations use
+  sub 1, 2, ..., one call each (53-bit radius and 32-bit angle for Box-Muller, 32-bit
+  acceptance uniform; 32 bits are ample for the last two).
+* `negative_binomial`: gamma stage at ``site``, Poisson stage at ``site ^ 0x9E3779B9``.
+
+Use a given ``(site, day, family)`` with one function per run: e.g. `uniform` and
+`poisson` at the same counters read the same words.  The 16-bit ``sub`` wraps, which
+a rejection loop would need ~65,000 consecutive rejections to notice.
+
+Common parameters: ``key`` from `make_key`; ``runs`` a 1-D uint32 array of run ids
+(other integer dtypes are range-checked and converted); ``day`` in [0, 65536);
+``site`` and ``family`` uint32.  Distribution parameters are scalars or arrays the
+length of ``runs``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+import zlib
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "Key", "make_key", "fresh_seed", "site_id", "philox4x32", "philox_block", "uniform",
+    "bernoulli", "integers", "normal", "poisson", "gamma", "negative_binomial", "lognormal",
+    "draws_consumed", "reset_draw_count",
+]
+
+Key = tuple[int, int]
+FloatArg = NDArray[np.float64] | float
+
+_U32 = 0xFFFFFFFF
+_M0_INT, _M1_INT, _W0_INT, _W1_INT = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85
+_NB_SALT = 0x9E3779B9
+# PTRS casts k to int64; numpy applies the same ceiling to its Poisson sampler.
+_LAM_MAX = float(np.iinfo(np.int64).max - 10 * math.sqrt(np.iinfo(np.int64).max))
+# Words stay uint32 with uint64 products so LLVM maps the rounds onto SIMD 32x32->64
+# multiplies; a signed operand would make numba promote the arithmetic to float64.
+_M0, _M1, _S32 = np.uint64(_M0_INT), np.uint64(_M1_INT), np.uint64(32)
+_W0, _W1 = np.uint32(_W0_INT), np.uint32(_W1_INT)
+_INV53, _INV32, _TWO_PI = 2.0**-53, 2.0**-32, 2.0 * math.pi
+_FMAX = float(np.finfo(np.float64).max)
+
+# error_model="numpy" drops per-division zero checks; no kernel divides by zero.
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+# The loop vectoriser only sees code that numba has inlined at IR level.
+_jit_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+
+_count_lock = threading.Lock()
+_draw_count = 0
+
+
+# ------------------------------------------------------------------------------ numba
+@_jit_inline
+def _rounds(k0, k1, c0, c1, c2, c3):
+    for _ in range(10):
+        p0, p1 = np.uint64(c0) * _M0, np.uint64(c2) * _M1
+        c0, c1, c2, c3 = (np.uint32(p1 >> _S32) ^ c1 ^ k0, np.uint32(p1),
+                          np.uint32(p0 >> _S32) ^ c3 ^ k1, np.uint32(p0))
+        k0, k1 = np.uint32(k0 + _W0), np.uint32(k1 + _W1)
+    return np.uint32(c0), np.uint32(c1), np.uint32(c2), np.uint32(c3)
+
+
+@_jit
+def _philox(k0, k1, c0, c1, c2, c3):
+    return _rounds(np.uint32(k0), np.uint32(k1), np.uint32(c0), np.uint32(c1),
+                   np.uint32(c2), np.uint32(c3))
+
+
+@_jit_inline
+def _c1(day, sub):
+    return (day & 0xFFFF) | ((sub & 0xFFFF) << 16)
+
+
+@_jit
+def _fill(k0, k1, runs, c1, c2, c3):
+    # One SIMD pass for every element's first call; rejection loops fetch the rest.
+    w = np.empty((4, runs.shape[0]), np.uint32)
+    w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
+    K0, K1, C1, C2, C3 = (np.uint32(k0), np.uint32(k1), np.uint32(c1), np.uint32(c2),
+                          np.uint32(c3))
+    for i in range(runs.shape[0]):
+        w0[i], w1[i], w2[i], w3[i] = _rounds(K0, K1, runs[i], C1, C2, C3)
+    return w
+
+
+@_jit_inline
+def _u53(a, b):
+    return np.float64((np.int64(a) >> 5) * 67108864 + (np.int64(b) >> 6)) * _INV53
+
+
+@_jit_inline
+def _u53_open(a, b):
+    return np.float64(((np.int64(a) >> 5) * 67108864 + (np.int64(b) >> 6)) | 1) * _INV53
+
+
+@_jit_inline
+def _pick(arr, i):
+    # Length-1 parameter arrays stand for scalars, which saves a broadcast copy.
+    return arr[0] if arr.shape[0] == 1 else arr[i]
+
+
+@_jit
+def _poisson_cdf(lam):
+    """CDF terms exactly as `_poisson_one` forms them, up to where the sum stops growing.
+
+    For lam < 30 that is at most 86 terms; the tail left out has mass of order 2**-53.
+    """
+    cdf = np.empty(256)
+    p = math.exp(-lam)
+    cdf[0], n = p, 1
+    while True:
+        p *= lam / n
+        if cdf[n - 1] + p == cdf[n - 1]:
+            return cdf[:n]
+        cdf[n] = cdf[n - 1] + p
+        n += 1
+
+
+@_jit_inline
+def _poisson_one(k0, k1, c0, day, c2, c3, lam, w0, w1, w2, w3):
+    """Return (draw, philox_calls); ``w0..w3`` are the element's words at sub 0."""
+    if lam == 0.0:
+        return 0, 0
+    if lam < 30.0:
+        u = _u53(w0, w1)
+        p = math.exp(-lam)
+        cdf, k = p, 0
+        while u > cdf:
+            k += 1
+            p *= lam / k
+            if cdf + p == cdf:  # sum saturated: the remaining tail is below rounding
+                break
+            cdf += p
+        return k, 1
+    # PTRS (Hoermann 1993) with numpy's constants.
+    slam, loglam = math.sqrt(lam), math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    log_invalpha = math.log(1.1239 + 1.1328 / (b - 3.4))
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    it = 0
+    while True:
+        if it > 0:
+            w0, w1, w2, w3 = _philox(k0, k1, c0, _c1(day, it), c2, c3)
+        it += 1
+        uu, v = _u53(w0, w1) - 0.5, _u53(w2, w3)
+        us = 0.5 - abs(uu)
+        if us <= 0.0:  # u == 0 exactly; numpy's formula would give k = -inf and reject
+            continue
+        k = np.floor((2.0 * a / us + b) * uu + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return np.int64(k), it
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if (math.log(v) + log_invalpha - math.log(a / (us * us) + b)
+                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+            return np.int64(k), it
+
+
+@_jit_inline
+def _gamma_one(k0, k1, c0, day, c2, c3, shape, b0, b1, w0, w1, w2, w3):
+    """Return (draw, philox_calls); words ``b0, b1`` at sub 0, ``w0..w3`` at sub 1."""
+    calls, boost = 1, 1.0
+    if shape < 1.0:
+        calls, boost = 2, _u53_open(b0, b1) ** (1.0 / shape)
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    it = 1
+    while True:
+        if it > 1:
+            w0, w1, w2, w3 = _philox(k0, k1, c0, _c1(day, it), c2, c3)
+            calls += 1
+        it += 1
+        x = (math.sqrt(-2.0 * math.log(_u53_open(w0, w1)))
+             * math.cos(_TWO_PI * np.float64(w2) * _INV32))
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v, u, x2 = v * v * v, (np.float64(w3) + 0.5) * _INV32, x * x
+        if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+            return d * v * boost, calls
+
+
+@_jit
+def _gamma_words(k0, k1, runs, day, site, fam, shape):
+    w = _fill(k0, k1, runs, _c1(day, 1), site, fam)
+    # Without a boost the sub-0 words are never read, so any same-shaped array will do.
+    wb = _fill(k0, k1, runs, _c1(day, 0), site, fam) if np.any(shape < 1.0) else w
+    return wb, w
+
+
+@_jit
+def _block_kernel(k0, k1, n):
+    out = np.empty((n, 4), np.uint32)
+    K0, K1, zero = np.uint32(k0), np.uint32(k1), np.uint32(0)
+    for i in range(n):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = _rounds(
+            K0, K1, np.uint32(i & 0xFFFFFFFF), np.uint32(i >> 32), zero, zero)
+    return out
+
+
+@_jit
+def _uniform_kernel(k0, k1, runs, c1, site, fam):
+    w = _fill(k0, k1, runs, c1, site, fam)
+    out = np.empty(runs.shape[0], np.float64)
+    for i in range(runs.shape[0]):
+        out[i] = _u53(w[0, i], w[1, i])
+    return out
+
+
+@_jit
+def _normal_kernel(k0, k1, runs, day, site, fam, median, sigma, log):
+    w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
+    out = np.empty(runs.shape[0], np.float64)
+    for i in range(runs.shape[0]):
+        z = (math.sqrt(-2.0 * math.log(_u53_open(w[0, i], w[1, i])))
+             * math.cos(_TWO_PI * _u53(w[2, i], w[3, i])))
+        out[i] = _pick(median, i) * math.exp(_pick(sigma, i) * z) if log else z
+    return out
+
+
+@_jit
+def _poisson_kernel(k0, k1, runs, day, site, fam, lam):
+    w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
+    out = np.empty(runs.shape[0], np.int64)
+    if lam.shape[0] == 1 and 0.0 < lam[0] < 30.0:
+        # Same search as `_poisson_one` over a shared table, but branch-free per element.
+        cdf = _poisson_cdf(lam[0])
+        for i in range(runs.shape[0]):
+            u, k = _u53(w[0, i], w[1, i]), 0
+            for j in range(cdf.shape[0]):
+                k += u > cdf[j]
+            out[i] = k
+        return out, runs.shape[0]
+    calls = 0
+    for i in range(runs.shape[0]):
+        out[i], n = _poisson_one(k0, k1, runs[i], day, site, fam, _pick(lam, i),
+                                 w[0, i], w[1, i], w[2, i], w[3, i])
+        calls += n
+    return out, calls
+
+
+@_jit
+def _gamma_kernel(k0, k1, runs, day, site, fam, shape):
+    wb, w = _gamma_words(k0, k1, runs, day, site, fam, shape)
+    out = np.empty(runs.shape[0], np.float64)
+    calls = 0
+    for i in range(runs.shape[0]):
+        out[i], n = _gamma_one(k0, k1, runs[i], day, site, fam, _pick(shape, i),
+                               wb[0, i], wb[1, i], w[0, i], w[1, i], w[2, i], w[3, i])
+        calls += n
+    return out, calls
+
+
+@_jit
+def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp):
+    wb, wg = _gamma_words(k0, k1, runs, day, site, fam, disp)
+    site2 = site ^ _NB_SALT
+    wp = _fill(k0, k1, runs, _c1(day, 0), site2, fam)
+    out = np.zeros(runs.shape[0], np.int64)
+    calls = 0
+    for i in range(runs.shape[0]):
+        m, k = _pick(mean, i), _pick(disp, i)
+        if m == 0.0:
+            continue
+        g, n = _gamma_one(k0, k1, runs[i], day, site, fam, k,
+                          wb[0, i], wb[1, i], wg[0, i], wg[1, i], wg[2, i], wg[3, i])
+        # The clamp only keeps PTRS's int64 cast defined; no sane mean gets near it.
+        out[i], n2 = _poisson_one(k0, k1, runs[i], day, site2, fam, min(g * (m / k), _LAM_MAX),
+                                  wp[0, i], wp[1, i], wp[2, i], wp[3, i])
+        calls += n + n2
+    return out, calls
+
+
+# ------------------------------------------------------------------------- validation
+def _add_draws(n: int) -> None:
+    global _draw_count
+    with _count_lock:
+        _draw_count += int(n)
+
+
+def _u32(value: int, name: str) -> int:
+    v = operator.index(value)
+    if not 0 <= v <= _U32:
+        raise ValueError(f"{name} must be in [0, 2**32), got {v}")
+    return v
+
+
+def _prep(key: Key, runs: NDArray[Any], day: int, site: int, family: int,
+          sub: int = 0) -> tuple[int, int, NDArray[np.uint32], int, int, int, int]:
+    if len(key) != 2:
+        raise ValueError(f"key must be a pair of uint32, got {key!r}")
+    d, s = operator.index(day), operator.index(sub)
+    if not (0 <= d <= 0xFFFF and 0 <= s <= 0xFFFF):
+        raise ValueError(f"day and sub must be in [0, 65536), got {d} and {s}")
+    arr = np.asarray(runs)
+    if arr.ndim != 1:
+        raise ValueError(f"runs must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"runs must be an integer array (uint32), got dtype {arr.dtype}")
+    if arr.dtype != np.uint32:
+        if arr.size and (arr.min() < 0 or arr.max() > _U32):
+            raise ValueError("run ids must be in [0, 2**32)")
+        arr = arr.astype(np.uint32)
+    return (_u32(key[0], "key[0]"), _u32(key[1], "key[1]"), np.ascontiguousarray(arr), d,
+            _u32(site, "site"), _u32(family, "family"), s)
+
+
+def _param(x: FloatArg, n: int, name: str, lo: float, hi: float,
+           lo_open: bool = False) -> NDArray[np.float64]:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 0 and a.shape != (n,):
+        raise ValueError(f"{name} must be a scalar or have shape ({n},), got {a.shape}")
+    arr = np.ascontiguousarray(a.reshape(-1))
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} must not be NaN")
+    if ((arr <= lo) if lo_open else (arr < lo)).any() or (arr > hi).any():
+        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}], got "
+                         f"values in [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+# ------------------------------------------------------------------------- public API
+def make_key(seed: int | np.random.SeedSequence) -> Key:
+    """Derive the Philox key from a root seed.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.SeedSequence
+        Non-negative integer (0 is valid) or a ready seed sequence.
+
+    Returns
+    -------
+    tuple of int
+        ``SeedSequence(seed).generate_state(2, np.uint32)`` as two Python ints.
+
+    Raises
+    ------
+    ValueError
+        If `seed` is a negative integer.
+    """
+    if not isinstance(seed, np.random.SeedSequence):
+        if operator.index(seed) < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        seed = np.random.SeedSequence(operator.index(seed))
+    state = seed.generate_state(2, np.uint32)
+    return int(state[0]), int(state[1])
+
+
+def fresh_seed() -> int:
+    """Return a root seed of up to 128 bits from OS entropy, for the caller to record."""
+    entropy = np.random.SeedSequence().entropy
+    if not isinstance(entropy, int):
+        raise RuntimeError("SeedSequence() did not produce integer entropy")
+    return entropy
+
+
+def site_id(name: str) -> int:
+    """Return the 32-bit id of a named draw site, e.g. ``"rule:pakistan.retaliate:fire"``.
+
+    CRC-32 of the UTF-8 name, stable across processes and Python versions (unlike
+    the salted built-in ``hash``).
+    """
+    return zlib.crc32(name.encode("utf-8")) & _U32
+
+
+def philox4x32(key: Key, counter: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """Evaluate Philox4x32-10 in pure Python, as the reference for the compiled kernels.
+
+    Parameters
+    ----------
+    key : tuple of int
+        Two uint32 words.
+    counter : tuple of int
+        Four uint32 words.
+
+    Returns
+    -------
+    tuple of int
+        Four uint32 output words.
+    """
+    k0, k1 = (_u32(k, "key word") for k in key)
+    c0, c1, c2, c3 = (_u32(c, "counter word") for c in counter)
+    for _ in range(10):
+        p0, p1 = _M0_INT * c0, _M1_INT * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & _U32, (p0 >> 32) ^ c3 ^ k1, p0 & _U32
+        k0, k1 = (k0 + _W0_INT) & _U32, (k1 + _W1_INT) & _U32
+    return c0, c1, c2, c3
+
+
+def philox_block(key: Key, n: int) -> NDArray[np.uint32]:
+    """Make `n` Philox calls on counters ``(i & 0xFFFFFFFF, i >> 32, 0, 0)``.
+
+    For timing the raw generator, so it is not added to `draws_consumed`.
+
+    Returns
+    -------
+    ndarray of uint32, shape (n, 4)
+    """
+    if operator.index(n) < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    return np.asarray(_block_kernel(_u32(key[0], "key[0]"), _u32(key[1], "key[1]"),
+                                    operator.index(n)), dtype=np.uint32)
+
+
+def uniform(key: Key, runs: NDArray[np.uint32], day: int, site: int, family: int = 0,
+            sub: int = 0) -> NDArray[np.float64]:
+    """Draw one uniform in [0, 1) per run, with 53 random bits from words w0 and w1.
+
+    Parameters
+    ----------
+    key, runs, day, site, family
+        See the module docstring.
+    sub : int
+        Sub-index in [0, 65536), for several independent uniforms per run and day.
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    k0, k1, r, d, s, f, sb = _prep(key, runs, day, site, family, sub)
+    _add_draws(r.shape[0])
+    return np.asarray(_uniform_kernel(k0, k1, r, d | (sb << 16), s, f), dtype=np.float64)
+
+
+def bernoulli(key: Key, runs: NDArray[np.uint32], day: int, site: int, p: FloatArg,
+              family: int = 0) -> NDArray[np.bool_]:
+    """Return ``uniform(...) < p`` per run, for probabilities `p` in [0, 1]."""
+    r = _prep(key, runs, day, site, family)[2]
+    pa = _param(p, r.shape[0], "p", 0.0, 1.0)
+    return np.asarray(uniform(key, r, day, site, family) < pa, dtype=np.bool_)
+
+
+def integers(key: Key, runs: NDArray[np.uint32], day: int, site: int, low: int, high: int,
+             family: int = 0) -> NDArray[np.int64]:
+    """Draw ``low + floor(u * (high - low + 1))`` per run: inclusive [`low`, `high`].
+
+    The range may span at most 2**53 values; the bias is then below span / 2**53.
+    """
+    lo, hi = operator.index(low), operator.index(high)
+    span = hi - lo + 1
+    if not (1 <= span <= 2**53 and -(2**62) <= lo <= 2**62):
+        raise ValueError(f"need low <= high and at most 2**53 values, got [{lo}, {hi}]")
+    # u * span rounds up to span itself for u near 1 once span nears 2**53.
+    k = np.minimum((uniform(key, runs, day, site, family) * span).astype(np.int64), span - 1)
+    return np.asarray(k + lo, dtype=np.int64)
+
+
+def normal(key: Key, runs: NDArray[np.uint32], day: int, site: int,
+           family: int = 0) -> NDArray[np.float64]:
+    """Draw one standard normal per run by Box-Muller from a single Philox call."""
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
+    _add_draws(r.shape[0])
+    one = np.ones(1)
+    return np.asarray(_normal_kernel(k0, k1, r, d, s, f, one, one, False), dtype=np.float64)
+
+
+def lognormal(key: Key, runs: NDArray[np.uint32], day: int, site: int, median: FloatArg,
+              sigma: FloatArg, family: int = 0) -> NDArray[np.float64]:
+    """Draw ``median * exp(sigma * z)`` per run, ``z`` being `normal` at the same counters."""
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
+    med = _param(median, r.shape[0], "median", 0.0, _FMAX)
+    sig = _param(sigma, r.shape[0], "sigma", 0.0, _FMAX)
+    _add_draws(r.shape[0])
+    return np.asarray(_normal_kernel(k0, k1, r, d, s, f, med, sig, True), dtype=np.float64)
+
+
+def poisson(key: Key, runs: NDArray[np.uint32], day: int, site: int, lam: FloatArg,
+            family: int = 0) -> NDArray[np.int64]:
+    """Draw Poisson(`lam`) counts per run.
+
+    Inversion by sequential search for ``lam < 30`` (one call; the search stops where
+    the CDF sum stops growing in float64), PTRS rejection (Hoermann 1993) for
+    ``lam >= 30``; ``lam == 0`` gives 0 without a call.
+
+    Raises
+    ------
+    ValueError
+        If any `lam` is negative, NaN, or above about 9.2e18.
+    """
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
+    la = _param(lam, r.shape[0], "lam", 0.0, _LAM_MAX)
+    out, calls = _poisson_kernel(k0, k1, r, d, s, f, la)
+    _add_draws(calls)
+    return np.asarray(out, dtype=np.int64)
+
+
+def gamma(key: Key, runs: NDArray[np.uint32], day: int, site: int, shape: FloatArg,
+          family: int = 0) -> NDArray[np.float64]:
+    """Draw Gamma(`shape`, scale 1) per run: Marsaglia-Tsang, boosted by u**(1/shape) below 1.
+
+    Raises
+    ------
+    ValueError
+        If any `shape` is not positive and finite.
+    """
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
+    sa = _param(shape, r.shape[0], "shape", 0.0, _FMAX, lo_open=True)
+    out, calls = _gamma_kernel(k0, k1, r, d, s, f, sa)
+    _add_draws(calls)
+    return np.asarray(out, dtype=np.float64)
+
+
+def negative_binomial(key: Key, runs: NDArray[np.uint32], day: int, site: int, mean: FloatArg,
+                      dispersion: FloatArg, family: int = 0) -> NDArray[np.int64]:
+    """Draw counts with mean `mean` and variance ``mean + mean**2 / dispersion``.
+
+    Gamma-Poisson mixture: ``lam ~ Gamma(dispersion, mean / dispersion)`` at `site`,
+    then ``Poisson(lam)`` at ``site ^ 0x9E3779B9``; ``mean == 0`` gives 0.
+
+    Raises
+    ------
+    ValueError
+        If `mean` is negative, NaN or above 1e15, or `dispersion` is not positive and
+        finite.
+    """
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
+    ma = _param(mean, r.shape[0], "mean", 0.0, 1e15)
+    ka = _param(dispersion, r.shape[0], "dispersion", 0.0, _FMAX, lo_open=True)
+    out, calls = _negbin_kernel(k0, k1, r, d, s, f, ma, ka)
+    _add_draws(calls)
+    return np.asarray(out, dtype=np.int64)
+
+
+def draws_consumed() -> int:
+    """Return the Philox calls whose output the kernels used since the last reset."""
+    return _draw_count
+
+
+def reset_draw_count() -> None:
+    """Set the count reported by `draws_consumed` back to zero."""
+    global _draw_count
+    with _count_lock:
+        _draw_count = 0
