@@ -250,7 +250,8 @@ class BlockRecorder:
             columns[f"{actor}_dead_admitted"] = state.variables[
                 f"{actor}.admitted_casualties"
             ].copy()
-        columns.update(self._cycle_metrics(n))
+        cycles = self._cycle_table()
+        columns.update(self._cycle_metrics(cycles, n))
         for name, counts in self.action_counts.items():
             columns[f"{name}_count"] = counts.copy()
             columns[f"{name}_first_day"] = state.first_day((None, name))
@@ -266,7 +267,6 @@ class BlockRecorder:
             if name in plan.boolean_variables or name.endswith("casualties"):
                 continue
             columns[f"final_{name.replace('.', '_')}"] = values.copy()
-        cycles = self._cycle_table()
         return BlockResult(
             run_ids=self.run_ids,
             columns=columns,
@@ -296,8 +296,8 @@ class BlockRecorder:
             "length": lengths[last],
         }
 
-    def _cycle_metrics(self, n: int) -> dict[str, NDArray[Any]]:
-        table = self._cycle_table()
+    @staticmethod
+    def _cycle_metrics(table: dict[str, NDArray[Any]], n: int) -> dict[str, NDArray[Any]]:
         runs, lengths = table["run"], table["length"]
         count = np.bincount(runs, minlength=n)
         total = np.bincount(runs, weights=lengths, minlength=n)
