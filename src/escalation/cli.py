@@ -166,7 +166,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """argparse with 'did you mean' for mistyped verbs."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         import difflib
 
         if "invalid choice" in message:

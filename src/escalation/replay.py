@@ -96,49 +96,48 @@ def story_lines(replay: Replay, scenario: Scenario, *, routine: bool = False) ->
     """The run's day-by-day story.
 
     Acts of rung 0 that answer nothing (the routine tempo of attacks) are
-    summarised per month unless ``routine`` is true, so the story shows the crisis.
+    summarised per 30 days unless ``routine`` is true, so the story shows the crisis.
     """
-    events = replay.events
-    by_id = {int(row.event_id): row for row in events.itertuples()}
+    records = [
+        {str(name): value for name, value in record.items()}
+        for record in replay.events.to_dict("records")
+    ]
+    by_id = {int(record["event_id"]): record for record in records}
     lines = [f"Run {replay.run}: outcome {replay.row['outcome']}"]
     quiet: dict[int, list[float]] = {}
-    for row in events.itertuples():
-        rung = scenario.actions[row.action].rung
-        if not routine and rung == 0 and not row.rule:
-            month = int(row.day) // 30
-            tally = quiet.setdefault(month, [0, 0.0])
-            tally[0] += row.count
-            tally[1] += row.deaths_target
+    for record in records:
+        actor, action, target = str(record["actor"]), str(record["action"]), record["target"]
+        day, count, rule = int(record["day"]), int(record["count"]), str(record["rule"])
+        rung = scenario.actions[action].rung
+        if not routine and rung == 0 and not rule:
+            tally = quiet.setdefault(day // 30, [0.0, 0.0])
+            tally[0] += count
+            tally[1] += float(record["deaths_target"])
             continue
-        who = row.actor if row.target is None else f"{row.actor} -> {row.target}"
-        what = row.action if row.count == 1 else f"{row.action} x{row.count}"
-        text = f"day {int(row.day):>4}  {who:<28} {what:<30} (rung {rung})"
-        why = []
-        if row.rule:
-            why.append(f"rule {row.actor}.{row.rule}")
-        else:
-            why.append(f"tempo of {row.action}")
-        if row.cause >= 0 and row.cause in by_id:
-            cause = by_id[row.cause]
-            why.append(f"answering {cause.actor} {cause.action} of day {int(cause.day)}")
-        if row.chain >= 2:
-            why.append(f"blow {row.chain} of a retaliation cycle")
+        who = actor if target is None else f"{actor} -> {target}"
+        what = action if count == 1 else f"{action} x{count}"
+        text = f"day {day:>4}  {who:<28} {what:<30} (rung {rung})"
+        why = [f"rule {actor}.{rule}" if rule else f"tempo of {action}"]
+        cause = by_id.get(int(record["cause"]))
+        if cause is not None:
+            why.append(f"answering {cause['actor']} {cause['action']} of day {int(cause['day'])}")
+        if int(record["chain"]) >= 2:
+            why.append(f"blow {int(record['chain'])} of a retaliation cycle")
         effect = []
-        if row.deaths_target:
-            effect.append(f"{row.target} dead {row.deaths_target:g}")
-        if row.deaths_actor:
-            effect.append(f"{row.actor} dead {row.deaths_actor:g}")
-        if why:
-            text += "  why: " + "; ".join(why)
+        if record["deaths_target"]:
+            effect.append(f"{target} dead {float(record['deaths_target']):g}")
+        if record["deaths_actor"]:
+            effect.append(f"{actor} dead {float(record['deaths_actor']):g}")
+        text += "  why: " + "; ".join(why)
         if effect:
             text += "  effect: " + ", ".join(effect)
         lines.append(text)
     if quiet:
-        lines.append("")
-        lines.append("Routine tempo of acts (rung 0, answering nothing), per 30 days:")
-        for month, (count, dead) in sorted(quiet.items()):
+        lines += ["", "Routine tempo of acts (rung 0, answering nothing), per 30 days:"]
+        for month, (count_total, dead) in sorted(quiet.items()):
             lines.append(
-                f"  days {30 * month:>3}-{30 * month + 29:<3}  {count:>4.0f} acts, {dead:g} dead"
+                f"  days {30 * month:>3}-{30 * month + 29:<3}  {count_total:>4.0f} acts, "
+                f"{dead:g} dead"
             )
     return lines
 

@@ -110,8 +110,9 @@ def summary_text(results: SimulationResults) -> str:
         ]
         for actor, row in deaths.iterrows():
             cells = [
-                f"{_count(row[f'{k}_median'])} [{_count(row[f'{k}_q05'])}, {_count(row[f'{k}_q95'])}]"
-                for k in ("true", "claimed", "admitted")
+                f"{_count(row[f'{kind}_median'])} "
+                f"[{_count(row[f'{kind}_q05'])}, {_count(row[f'{kind}_q95'])}]"
+                for kind in ("true", "claimed", "admitted")
             ]
             lines.append(f"{actor!s:<16}{cells[0]:>26}{cells[1]:>28}{cells[2]:>24}")
     cycles = cycle_table(results)
@@ -126,8 +127,8 @@ def summary_text(results: SimulationResults) -> str:
     highest = runs["max_rung"].value_counts(normalize=True).sort_index()
     ladder = {rung.rung: rung.name for rung in scenario.ladder}
     lines += ["", "Highest rung reached:"]
-    for level, share in highest.items():
-        lines.append(f"  {int(level)} {ladder.get(int(level), '')!s:<36}{_percent(share)}")
+    for level, share in zip(highest.index.to_numpy(), highest.to_numpy(), strict=True):
+        lines.append(f"  {int(level)} {ladder.get(int(level), '')!s:<36}{_percent(float(share))}")
     flags = [name for name, v in scenario.world.items() if v.is_boolean]
     if flags:
         lines += ["", f"{'World':<24}{'runs ever':>10}{'mean days':>11}{'first day (median)':>20}"]

@@ -271,7 +271,9 @@ def combine_blocks(
     index = columns.pop("outcome_index")
     columns = {
         "run": columns.pop("run"),
-        "outcome": pd.Categorical.from_codes(index, categories=list(outcome_names)),
+        "outcome": pd.Categorical.from_codes(
+            np.asarray(index, dtype=np.int64), categories=pd.Index(list(outcome_names))
+        ),
         **columns,
     }
     frame = pd.DataFrame(columns)

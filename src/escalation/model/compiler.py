@@ -133,7 +133,7 @@ def _as_bool(function: Fn) -> Fn:
 
 def _constant_value(tree: ast.expr, context: CompileContext) -> float | None:
     """The value of an expression that depends on literals and parameters only."""
-    if isinstance(tree, ast.Constant):
+    if isinstance(tree, ast.Constant) and isinstance(tree.value, int | float):
         return float(tree.value)
     if isinstance(tree, ast.Name) and tree.id in context.scenario.parameters:
         return float(context.scenario.parameters[tree.id].value)
@@ -183,6 +183,7 @@ def _column(node: ast.AST) -> int | None:
 
 def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one dispatch
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)
         value = float(node.value)
         return lambda _state: value
     if isinstance(node, ast.Name):
@@ -379,8 +380,9 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
     if function != "hostile":
         action = _name_argument(node.args[0], "action", scenario.actions, function)
     if function == "first_day":
-        key = (by, action)
-        return lambda state: state.first_day(key)
+        assert action is not None
+        first_key = (by, action)
+        return lambda state: state.first_day(first_key)
     key = ObservationKey(context.observer, action, by, on)
     context.requirements.need(key, within)
     context.keys.append(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from escalation.model.compiler import (
@@ -86,7 +87,7 @@ class ActionPlan:
     index: int
     rung: int
     hostile: bool
-    casualties: dict[str, CasualtyPlan]
+    casualties: Mapping[str, CasualtyPlan]
     effects: tuple[EffectPlan, ...]
 
 
@@ -209,7 +210,7 @@ def build_plan(scenario: Scenario) -> Plan:
 
     actions: dict[str, ActionPlan] = {}
     for index, (name, action) in enumerate(scenario.actions.items()):
-        casualties = {
+        casualties: dict[str, CasualtyPlan] = {
             side: CasualtyPlan(
                 spec.distribution,
                 compile_quantity(spec.mean, context()),

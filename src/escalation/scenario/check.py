@@ -8,7 +8,7 @@ their lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from escalation.scenario.expressions import RESERVED_NAMES, ExpressionError, suggest
 from escalation.scenario.schema import Quantity, Scenario
@@ -53,7 +53,7 @@ def check_references(scenario: Scenario) -> Problems:
                 (path, f"{text!r} is {compiled.constant:g}; a probability must be in [0, 1]")
             )
 
-    def name(path: Path, value: str | None, table: dict[str, object], kind: str) -> None:
+    def name(path: Path, value: str | None, table: Mapping[str, object], kind: str) -> None:
         if value is not None and value not in table:
             problems.append((path, f"unknown {kind} {value!r}{suggest(value, table)}"))
 
@@ -109,8 +109,8 @@ def check_references(scenario: Scenario) -> Problems:
                 name(cross + ("by",), excitation.by, actors, "actor")
                 expression(cross + ("jump",), excitation.jump, owner=actor_name)
     for action_name, paths in targeted.items():
-        action = actions.get(action_name)
-        if action is not None and "target" in action.casualties:
+        targeted_action = actions.get(action_name)
+        if targeted_action is not None and "target" in targeted_action.casualties:
             for path in paths:
                 problems.append(
                     (path, f"action {action_name!r} kills on its target, so it needs a 'target'")
