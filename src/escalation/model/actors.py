@@ -76,7 +76,12 @@ class ActorAgent(mesa.Agent):
         self.cause_chain = np.zeros((count, n), dtype=np.int64)
         self.cause_root = np.full((count, n), -1, dtype=np.int64)
         self.cause_by = np.full((count, n), -1, dtype=np.int64)
-        self.excitation = [np.zeros(n) for _ in self.tempos]
+        self.excitation = [
+            np.broadcast_to(
+                np.asarray(tempo.initial_excitation.evaluate(model.state), dtype=np.float64), (n,)
+            ).copy()
+            for tempo in self.tempos
+        ]
 
     def decide(self) -> None:
         """Evaluate the policy: for each action the first applicable rule decides."""

@@ -300,7 +300,15 @@ def _compile_attribute(node: ast.Attribute, context: CompileContext) -> Fn:
     return lambda state: state.variables[name]
 
 
-def _name_argument(node: ast.expr, kind: str, choices: dict[str, Any], function: str) -> str:
+def _name_argument(
+    node: ast.expr, kind: str, choices: dict[str, Any], function: str, owner: str | None = None
+) -> str:
+    if isinstance(node, ast.Name) and node.id == "self" and kind == "actor":
+        if owner is None:
+            raise ExpressionError(
+                f"{function}(): 'self' only means something in an actor's policy", _column(node)
+            )
+        return owner
     if isinstance(node, ast.Name) and node.id in choices:
         return node.id
     if isinstance(node, ast.Name):
@@ -366,12 +374,12 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
         return lambda state: state.days_at_or_above[level]
 
     by = (
-        _name_argument(keywords["by"], "actor", scenario.actors, function)
+        _name_argument(keywords["by"], "actor", scenario.actors, function, context.owner)
         if "by" in keywords
         else None
     )
     on = (
-        _name_argument(keywords["on"], "actor", scenario.actors, function)
+        _name_argument(keywords["on"], "actor", scenario.actors, function, context.owner)
         if "on" in keywords
         else None
     )

@@ -193,19 +193,30 @@ class EscalationModel(mesa.Model):
                 ).astype(float)
             event_casualties[side] = deaths
             claimant = event.actor if side == "target" else event.target
-            self._count_dead(victim, claimant, event, deaths, side)
+            event_casualties[f"{side}_heard"] = self._count_dead(
+                victim, claimant, event, deaths, side
+            )
         self.recorder.casualties[event.slot] = event_casualties
 
     def _count_dead(
         self, victim: str, claimant: str | None, event: Event, deaths: FloatArray, side: str
-    ) -> None:
+    ) -> FloatArray:
+        """Add true, admitted and claimed deaths; return what third parties hear.
+
+        An acknowledged act's author claims the enemy dead, inflated; an
+        unacknowledged one claims nothing, and others hear the victim's admission.
+        """
+        recorder = self.recorder
         variables = self.state.variables
         runs = event.runs
         variables[f"{victim}.casualties"][runs] += deaths
-        victim_claims = self.plan.claims.get(victim)
-        admitted = victim_claims.admitted_share if victim_claims else 1.0
-        variables[f"{victim}.admitted_casualties"][runs] += deaths * admitted
-        claims = self.plan.claims.get(claimant) if claimant else None
+        victim_claims = recorder.claims.get(victim)
+        admitted = deaths * (victim_claims.admitted_share if victim_claims else 1.0)
+        variables[f"{victim}.admitted_casualties"][runs] += admitted
+        acknowledged = self.scenario.actions[event.action].acknowledged
+        if not acknowledged:
+            return admitted
+        claims = recorder.claims.get(claimant) if claimant else None
         if claims is None:
             claimed = deaths
         elif claims.inflation_sigma > 0:
@@ -222,6 +233,7 @@ class EscalationModel(mesa.Model):
         else:
             claimed = deaths * claims.inflation_median
         variables[f"{victim}.claimed_casualties"][runs] += claimed
+        return claimed
 
     def _effects(self, event: Event) -> None:
         state = self.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from escalation.model.compiler import (
     compile_quantity,
 )
 from escalation.rng import site_id
-from escalation.scenario.schema import Scenario
+from escalation.scenario.schema import Scenario, Variable
 
 __all__ = [
     "ActionPlan",
@@ -62,6 +63,7 @@ class TempoPlan:
     beta: Compiled
     excited_by: tuple[ExcitationPlan, ...]
     count_site: int
+    initial_excitation: Compiled
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,20 @@ class ClaimPlan:
     admitted_share: float
 
 
+Number = float | str
+"""A number, or the name of a parameter whose value it takes in each block."""
+
+
+def resolve(value: Number, params: dict[str, float], what: str, low: float, high: float) -> float:
+    """The value of a number-or-parameter for a block, checked against its range."""
+    from escalation.model.actors import ModelError
+
+    number = params[value] if isinstance(value, str) else float(value)
+    if not low <= number <= high:
+        raise ModelError(f"{what}: must be in [{low:g}, {high:g}], got {number:g}")
+    return number
+
+
 @dataclass
 class Plan:
     """The compiled scenario shared by every block of runs."""
@@ -109,11 +125,12 @@ class Plan:
     tempos: dict[str, tuple[TempoPlan, ...]]
     outcomes: tuple[tuple[str, Compiled], ...]
     requirements: Requirements
-    detection: dict[tuple[str, str], float]
-    misattribution: dict[tuple[str, str], tuple[tuple[str, float, frozenset[str] | None], ...]]
-    claims: dict[str, ClaimPlan]
+    detection: dict[tuple[str, str], Number]
+    misattribution: dict[tuple[str, str], tuple[tuple[str, Number, frozenset[str] | None], ...]]
+    claims: dict[str, tuple[Number, Number, Number]]
     variable_bounds: dict[str, tuple[float | None, float | None]]
     initial: dict[str, float]
+    initial_parameters: dict[str, str]
     boolean_variables: tuple[str, ...]
     slot_names: list[str] = field(default_factory=list)
     keys_by_observer: dict[str | None, tuple[ObservationKey, ...]] = field(default_factory=dict)
@@ -124,6 +141,27 @@ class Plan:
 
     def actor_index(self, name: str) -> int:
         return self.actors.index(name)
+
+
+def parameter_name(scenario: Scenario, name: str, owner: str | None = None) -> str:
+    """The canonical name of a parameter named in a scenario field.
+
+    ``name`` may be a top-level parameter, ``actor.parameter``, or (in an actor's
+    own fields) one of that actor's parameters.
+
+    Raises
+    ------
+    KeyError
+        If no parameter has that name.
+    """
+    if owner is not None and name in scenario.actors[owner].parameters:
+        return f"{owner}.{name}"
+    if name in scenario.parameters:
+        return name
+    actor, _, short = name.partition(".")
+    if actor in scenario.actors and short in scenario.actors[actor].parameters:
+        return name
+    raise KeyError(name)
 
 
 def build_plan(scenario: Scenario) -> Plan:
@@ -144,16 +182,22 @@ def build_plan(scenario: Scenario) -> Plan:
     bounds: dict[str, tuple[float | None, float | None]] = {}
     initial: dict[str, float] = {}
     booleans: list[str] = []
-    for name, variable in scenario.world.items():
-        bounds[name] = (variable.min, variable.max)
-        initial[name] = float(variable.initial)
-        if variable.is_boolean:
-            booleans.append(name)
+    from_parameter: dict[str, str] = {}
+    variables: list[tuple[str, Variable, str | None]] = [
+        (name, variable, None) for name, variable in scenario.world.items()
+    ]
     for actor_name, actor in scenario.actors.items():
-        for name, variable in actor.state.items():
-            qualified = f"{actor_name}.{name}"
-            bounds[qualified] = (0.0, 1.0) if variable.is_boolean else (variable.min, variable.max)
-            initial[qualified] = float(variable.initial)
+        variables += [(f"{actor_name}.{name}", v, actor_name) for name, v in actor.state.items()]
+    for name, variable, owner in variables:
+        bounds[name] = (0.0, 1.0) if variable.is_boolean else (variable.min, variable.max)
+        if isinstance(variable.initial, str):
+            from_parameter[name] = parameter_name(scenario, variable.initial, owner)
+            initial[name] = math.nan
+        else:
+            initial[name] = float(variable.initial)
+        if variable.is_boolean and "." not in name:
+            booleans.append(name)
+    for actor_name in scenario.actors:
         for name in BUILTIN_ACTOR_VARIABLES:
             bounds[f"{actor_name}.{name}"] = (0.0, None)
             initial[f"{actor_name}.{name}"] = 0.0
@@ -204,6 +248,9 @@ def build_plan(scenario: Scenario) -> Plan:
                     beta=compile_quantity(tempo.beta, context(actor_name)),
                     excited_by=tuple(excitations),
                     count_site=site_id(f"tempo:{label}:count"),
+                    initial_excitation=compile_quantity(
+                        tempo.initial_excitation, context(actor_name)
+                    ),
                 )
             )
         tempos[actor_name] = tuple(compiled_tempos)
@@ -235,21 +282,26 @@ def build_plan(scenario: Scenario) -> Plan:
         for outcome in scenario.outcomes
     )
 
-    detection = {(d.observer, d.actor): float(d.probability) for d in scenario.perception.detection}
-    misattribution: dict[tuple[str, str], list[tuple[str, float, frozenset[str] | None]]] = {}
+    def canonical(value: Number) -> Number:
+        return parameter_name(scenario, value) if isinstance(value, str) else value
+
+    detection: dict[tuple[str, str], Number] = {
+        (d.observer, d.actor): canonical(d.probability) for d in scenario.perception.detection
+    }
+    misattribution: dict[tuple[str, str], list[tuple[str, Number, frozenset[str] | None]]] = {}
     for entry in scenario.perception.misattribution:
         misattribution.setdefault((entry.observer, entry.actual), []).append(
             (
                 entry.perceived,
-                float(entry.probability),
+                canonical(entry.probability),
                 None if entry.actions is None else frozenset(entry.actions),
             )
         )
-    claims = {
-        claim.actor: ClaimPlan(
-            float(claim.enemy_inflation_median),
-            float(claim.enemy_inflation_sigma),
-            float(claim.own_admitted_share),
+    claims: dict[str, tuple[Number, Number, Number]] = {
+        claim.actor: (
+            canonical(claim.enemy_inflation_median),
+            canonical(claim.enemy_inflation_sigma),
+            canonical(claim.own_admitted_share),
         )
         for claim in scenario.perception.claims
     }
@@ -266,6 +318,7 @@ def build_plan(scenario: Scenario) -> Plan:
         claims=claims,
         variable_bounds=bounds,
         initial=initial,
+        initial_parameters=from_parameter,
         boolean_variables=tuple(booleans),
         slot_names=slot_names,
     )

@@ -11,11 +11,13 @@ from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.model.compiler import ObservationKey
-from escalation.model.plan import Plan
+from escalation.model.plan import ClaimPlan, Plan, resolve
 from escalation.model.state import BlockState, ObservationTracker
 
 if TYPE_CHECKING:
     from escalation.model.actors import Event
+
+from escalation.model.actors import ModelError
 
 __all__ = ["BlockRecorder", "BlockResult", "UNCLASSIFIED"]
 
@@ -56,7 +58,18 @@ class BlockRecorder:
         self.plan = plan
         self.run_ids = run_ids
         self.horizon = horizon
+        self._resolve_perception(params)
         variables = {name: np.full(n, value) for name, value in plan.initial.items()}
+        for name, parameter in plan.initial_parameters.items():
+            low, high = plan.variable_bounds[name]
+            value = resolve(
+                parameter,
+                params,
+                f"initial value of {name}",
+                -math.inf if low is None else low,
+                math.inf if high is None else high,
+            )
+            variables[name] = np.full(n, value)
         self.state = BlockState(
             n=n,
             params=params,
@@ -83,6 +96,35 @@ class BlockRecorder:
             name: np.zeros((horizon, sampled.size)) for name in ("rung", *self.series)
         }
         self._draws_start = rng.draws_consumed()
+
+    def _resolve_perception(self, params: dict[str, float]) -> None:
+        """This block's perception numbers (parameters may set them)."""
+        plan = self.plan
+        self.detection = {
+            pair: resolve(value, params, f"detection of {pair[1]} by {pair[0]}", 0.0, 1.0)
+            for pair, value in plan.detection.items()
+        }
+        self.misattribution = {
+            pair: tuple(
+                (other, resolve(value, params, f"misattribution by {pair[0]}", 0.0, 1.0), acts)
+                for other, value, acts in entries
+            )
+            for pair, entries in plan.misattribution.items()
+        }
+        for pair, entries in self.misattribution.items():
+            if sum(p for _, p, _ in entries) > 1 + 1e-12:
+                raise ModelError(
+                    f"misattribution probabilities of {pair[1]}'s acts by {pair[0]} add up to "
+                    "more than 1"
+                )
+        self.claims = {
+            actor: ClaimPlan(
+                resolve(median, params, f"claims of {actor}: enemy_inflation_median", 0, math.inf),
+                resolve(sigma, params, f"claims of {actor}: enemy_inflation_sigma", 0, math.inf),
+                resolve(share, params, f"claims of {actor}: own_admitted_share", 0.0, 1.0),
+            )
+            for actor, (median, sigma, share) in plan.claims.items()
+        }
 
     def _series_names(self) -> tuple[str, ...]:
         names = [f"{actor}.casualties" for actor in self.plan.actors]
@@ -128,23 +170,26 @@ class BlockRecorder:
             self._cycle_runs.append(event.runs[chained])
             self._cycle_roots.append(event.root[chained])
             self._cycle_lengths.append(event.chain[chained])
-        target_deaths = self.casualties.get(event.slot, {}).get("target")
+        deaths_by_side = self.casualties.get(event.slot, {})
+        target_deaths = deaths_by_side.get("target")
         if target_deaths is None:
             target_deaths = np.zeros(event.runs.size)
+        heard = deaths_by_side.get("target_heard", target_deaths)
         actor_index = plan.actor_index(event.actor)
         slot_name = plan.slot_names[event.slot]
         for observer, keys in self._observers[(event.action, event.target)]:
+            third_party = observer is not None and observer != event.target
             runs, counts, deaths, chain, root = (
                 event.runs,
                 event.counts,
-                target_deaths,
+                heard if third_party and event.target is not None else target_deaths,
                 event.chain,
                 event.root,
             )
             perceived = np.full(runs.size, actor_index, dtype=np.int64)
             if observer is not None and observer != event.actor:
                 ids = run_ids[runs]
-                detect = plan.detection.get((observer, event.actor), 1.0)
+                detect = self.detection.get((observer, event.actor), 1.0)
                 if detect < 1.0:
                     site = rng.site_id(f"detect:{observer}:{slot_name}")
                     seen = rng.bernoulli(key, ids, day, site, detect, family)
@@ -159,7 +204,7 @@ class BlockRecorder:
                     )
                 blame = [
                     (other, probability)
-                    for other, probability, actions in plan.misattribution.get(
+                    for other, probability, actions in self.misattribution.get(
                         (observer, event.actor), ()
                     )
                     if actions is None or event.action in actions
@@ -172,8 +217,6 @@ class BlockRecorder:
                         hit = (draw >= edge) & (draw < edge + probability)
                         perceived[hit] = plan.actor_index(other)
                         edge += probability
-                if observer != event.target and event.target is not None:
-                    deaths = self._claimed(event, deaths, runs)
             if runs.size == 0:
                 continue
             for by in np.unique(perceived):
@@ -192,13 +235,6 @@ class BlockRecorder:
                             root[mask],
                             int(by),
                         )
-
-    def _claimed(self, event: Event, deaths: FloatArray, runs: IntArray) -> FloatArray:
-        """What a third party hears of the target's dead: the acting side's claim."""
-        claims = self.plan.claims.get(event.actor)
-        if claims is None:
-            return deaths
-        return deaths * claims.inflation_median
 
     def close_day(self, events: list[Event]) -> None:
         state = self.state

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from escalation.scenario.expressions import RESERVED_NAMES, ExpressionError, suggest
-from escalation.scenario.schema import Quantity, Scenario
+from escalation.scenario.schema import Quantity, Scenario, Variable
 
 __all__ = ["check_references"]
 
@@ -27,6 +27,8 @@ def check_references(scenario: Scenario) -> Problems:
         Requirements,
         compile_expression,
     )
+    from escalation.model.engine import parameter_values
+    from escalation.model.plan import parameter_name
 
     problems: Problems = []
     actors, actions = scenario.actors, scenario.actions
@@ -116,11 +118,44 @@ def check_references(scenario: Scenario) -> Problems:
                     (path, f"action {action_name!r} kills on its target, so it needs a 'target'")
                 )
 
+    def parameter(
+        path: Path, value: object, low: float, high: float, owner: str | None = None
+    ) -> None:
+        """A field that takes a number or a parameter's name."""
+        if not isinstance(value, str):
+            return
+        try:
+            canonical = parameter_name(scenario, value, owner)
+        except KeyError:
+            problems.append(
+                (path, f"{value!r} is not a number or a parameter{suggest(value, known_params)}")
+            )
+            return
+        number = parameter_values(scenario)[canonical]
+        if not low <= number <= high:
+            problems.append(
+                (path, f"parameter {value!r} is {number:g}; this field needs [{low:g}, {high:g}]")
+            )
+
+    known_params = list(parameter_values(scenario))
+    inf = float("inf")
+    for variable_name, variable in scenario.world.items():
+        parameter(("world", variable_name, "initial"), variable.initial, *_bounds(variable))
+    for actor_name, actor in actors.items():
+        for variable_name, variable in actor.state.items():
+            parameter(
+                ("actors", actor_name, "state", variable_name, "initial"),
+                variable.initial,
+                *_bounds(variable),
+                owner=actor_name,
+            )
+
     perception = scenario.perception
     for number, detection in enumerate(perception.detection):
         path = ("perception", "detection", number)
         name(path + ("observer",), detection.observer, actors, "actor")
         name(path + ("actor",), detection.actor, actors, "actor")
+        parameter(path + ("probability",), detection.probability, 0.0, 1.0)
     shares: dict[tuple[str, str], float] = {}
     for number, entry in enumerate(perception.misattribution):
         path = ("perception", "misattribution", number)
@@ -128,8 +163,15 @@ def check_references(scenario: Scenario) -> Problems:
             name(path + (field,), getattr(entry, field), actors, "actor")
         for index, action_name in enumerate(entry.actions or ()):
             name(path + ("actions", index), action_name, actions, "action")
+        parameter(path + ("probability",), entry.probability, 0.0, 1.0)
         pair = (entry.observer, entry.actual)
-        shares[pair] = shares.get(pair, 0.0) + float(entry.probability)
+        probability = entry.probability
+        if isinstance(probability, str):
+            try:
+                probability = parameter_values(scenario)[parameter_name(scenario, probability)]
+            except KeyError:
+                continue
+        shares[pair] = shares.get(pair, 0.0) + float(probability)
         if shares[pair] > 1 + 1e-12:
             problems.append(
                 (
@@ -145,6 +187,9 @@ def check_references(scenario: Scenario) -> Problems:
         if claims.actor in claimants:
             problems.append((path + ("actor",), f"claims for {claims.actor!r} are given twice"))
         claimants.add(claims.actor)
+        parameter(path + ("enemy_inflation_median",), claims.enemy_inflation_median, 1e-300, inf)
+        parameter(path + ("enemy_inflation_sigma",), claims.enemy_inflation_sigma, 0.0, inf)
+        parameter(path + ("own_admitted_share",), claims.own_admitted_share, 0.0, 1.0)
 
     seen: set[str] = set()
     for number, outcome in enumerate(scenario.outcomes):
@@ -154,6 +199,14 @@ def check_references(scenario: Scenario) -> Problems:
         seen.add(outcome.id)
         expression(path + ("when",), outcome.when, outcome=True)
     return problems
+
+
+def _bounds(variable: Variable) -> tuple[float, float]:
+    if variable.is_boolean:
+        return 0.0, 1.0
+    low = -float("inf") if variable.min is None else float(variable.min)
+    high = float("inf") if variable.max is None else float(variable.max)
+    return low, high
 
 
 def _variables(scenario: Scenario, builtin: tuple[str, ...]) -> list[str]:

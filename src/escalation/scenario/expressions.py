@@ -154,10 +154,19 @@ def parse_expression(text: str, *, outcome: bool = False) -> ast.expr:
         raise ExpressionError("expected an expression, got an empty string")
     if "\n" in text.strip():
         raise ExpressionError("an expression must fit on one line")
+    stripped = text.strip()
+    lead = len(text) - len(text.lstrip())
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(stripped, mode="eval")
     except SyntaxError as error:
-        raise ExpressionError(f"syntax error: {error.msg}", error.offset) from None
+        # CPython reports offset 0 (or none) for an expression cut short: point past its end.
+        offset = error.offset if error.offset else len(stripped) + 1
+        raise ExpressionError(f"syntax error: {error.msg}", offset + lead) from None
+    if lead:
+        # Columns count within the text as written, leading spaces included.
+        for node in ast.walk(tree):
+            if isinstance(node, ast.expr | ast.keyword):
+                node.col_offset += lead
     functions = {**FUNCTIONS, **OUTCOME_FUNCTIONS} if outcome else FUNCTIONS
     _check(tree.body, functions, outcome)
     return tree.body

@@ -128,7 +128,9 @@ class Variable(_Frozen):
     variable's effects saturate at ``min`` and ``max``: a share stays a share.
     """
 
-    initial: StrictBool | Number
+    initial: StrictBool | Number | str = Field(
+        description="Starting value: true/false, a number, or the name of a parameter."
+    )
     min: Number | None = None
     max: Number | None = None
     description: str = ""
@@ -139,6 +141,12 @@ class Variable(_Frozen):
         if isinstance(self.initial, bool):
             if self.min is not None or self.max is not None:
                 raise ValueError("a boolean variable takes no min or max")
+            return self
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        if isinstance(self.initial, str):
+            if not self.initial.strip():
+                raise ValueError("initial: expected a value or a parameter name, got ''")
             return self
         _finite(float(self.initial), "initial")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -230,9 +238,14 @@ class Tempo(_Frozen):
     alpha: Quantity = Field(0.0, description="Self-excitation: total offspring weight per act.")
     beta: Quantity = Field(1.0, description="Decay rate of the excitation, per day.")
     excited_by: tuple[Excitation, ...] = ()
+    initial_excitation: Quantity = Field(
+        0.0,
+        description="Excitation on day 0; base_rate * r / (1 - r), r = alpha/beta, starts the "
+        "process at its stationary mean rate.",
+    )
     source: str = ""
 
-    @field_validator("base_rate", "alpha")
+    @field_validator("base_rate", "alpha", "initial_excitation")
     @classmethod
     def _non_negative(cls, value: Quantity) -> Quantity:
         return _check_quantity(value, low=0.0, high=None)
@@ -391,8 +404,13 @@ class Detection(_Frozen):
 
     observer: Name
     actor: Name
-    probability: Number = Field(ge=0, le=1)
+    probability: Quantity = Field(description="A number in [0, 1] or a parameter name.")
     source: str = ""
+
+    @field_validator("probability")
+    @classmethod
+    def _probability(cls, value: Quantity) -> Quantity:
+        return _check_quantity(value, low=0.0, high=1.0)
 
 
 class Misattribution(_Frozen):
@@ -401,19 +419,42 @@ class Misattribution(_Frozen):
     observer: Name
     actual: Name
     perceived: Name
-    probability: Number = Field(ge=0, le=1)
+    probability: Quantity = Field(description="A number in [0, 1] or a parameter name.")
     actions: tuple[Name, ...] | None = Field(None, description="Acts it applies to (default all).")
     source: str = ""
+
+    @field_validator("probability")
+    @classmethod
+    def _probability(cls, value: Quantity) -> Quantity:
+        return _check_quantity(value, low=0.0, high=1.0)
 
 
 class Claims(_Frozen):
     """How an actor reports deaths: it inflates the enemy's and admits part of its own."""
 
     actor: Name
-    enemy_inflation_median: Number = Field(1.0, gt=0, description="Median claimed/true ratio.")
-    enemy_inflation_sigma: Number = Field(0.0, ge=0, description="Log-scale spread of the ratio.")
-    own_admitted_share: Number = Field(1.0, ge=0, le=1, description="Share of own dead admitted.")
+    enemy_inflation_median: Quantity = Field(1.0, description="Median claimed/true ratio (> 0).")
+    enemy_inflation_sigma: Quantity = Field(0.0, description="Log-scale spread of the ratio.")
+    own_admitted_share: Quantity = Field(1.0, description="Share of own dead admitted, in [0, 1].")
     source: str = ""
+
+    @field_validator("enemy_inflation_median")
+    @classmethod
+    def _median(cls, value: Quantity) -> Quantity:
+        value = _check_quantity(value, low=0.0, high=None)
+        if not isinstance(value, str) and value <= 0:
+            raise ValueError(f"must be > 0, got {value:g}")
+        return value
+
+    @field_validator("enemy_inflation_sigma")
+    @classmethod
+    def _sigma(cls, value: Quantity) -> Quantity:
+        return _check_quantity(value, low=0.0, high=None)
+
+    @field_validator("own_admitted_share")
+    @classmethod
+    def _share(cls, value: Quantity) -> Quantity:
+        return _check_quantity(value, low=0.0, high=1.0)
 
 
 class Perception(_Frozen):
