@@ -70,8 +70,9 @@ _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 # The loop vectoriser only sees code that numba has inlined at IR level.
 _jit_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 
-_count_lock = threading.Lock()
-_draw_count = 0
+# Per thread, so blocks simulated at once on threads (a threaded or Dask executor)
+# do not count each other's draws.
+_counter = threading.local()
 
 
 # ------------------------------------------------------------------------------ numba
@@ -300,9 +301,7 @@ def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp):
 
 # ------------------------------------------------------------------------- validation
 def _add_draws(n: int) -> None:
-    global _draw_count
-    with _count_lock:
-        _draw_count += int(n)
+    _counter.draws = getattr(_counter, "draws", 0) + int(n)
 
 
 def _u32(value: int, name: str) -> int:
@@ -549,12 +548,10 @@ def negative_binomial(key: Key, runs: NDArray[np.uint32], day: int, site: int, m
 
 
 def draws_consumed() -> int:
-    """Return the Philox calls whose output the kernels used since the last reset."""
-    return _draw_count
+    """Return the Philox calls this thread's kernels used since the last reset."""
+    return int(getattr(_counter, "draws", 0))
 
 
 def reset_draw_count() -> None:
-    """Set the count reported by `draws_consumed` back to zero."""
-    global _draw_count
-    with _count_lock:
-        _draw_count = 0
+    """Set this thread's count reported by `draws_consumed` back to zero."""
+    _counter.draws = 0

@@ -45,10 +45,14 @@ class Event:
     root: IntArray
     cause: IntArray
     rule: str | None = None
+    dense_counts: FloatArray | None = None
+    """For acts drawn in every run (a tempo): the counts of all runs, zeros included."""
 
 
 def _subset(value: float | FloatArray, runs: IntArray) -> float | FloatArray:
-    return value[runs] if isinstance(value, np.ndarray) else value
+    if isinstance(value, np.ndarray):
+        return value[runs] if value.ndim else float(value)
+    return value
 
 
 def _check_probability(value: float | FloatArray, where: str) -> None:
@@ -132,7 +136,7 @@ class ActorAgent(mesa.Agent):
         best = np.full(runs.size, -math.inf)
         tracker = self.model.state.tracker
         hostile = self.model.plan.actions
-        for key in rule.when.keys:
+        for key in dict.fromkeys(rule.when.keys):
             day, event, chain, root, by = tracker.last_cause(key)
             later = day[runs] > best
             if not np.any(later):
@@ -199,6 +203,7 @@ class ActorAgent(mesa.Agent):
             if runs.size == 0:
                 continue
             hostile = plan.actions[tempo.action].hostile
+            dense = counts.astype(np.float64)
             model.events_today.append(
                 Event(
                     tempo.slot,
@@ -206,12 +211,13 @@ class ActorAgent(mesa.Agent):
                     tempo.action,
                     tempo.target,
                     runs,
-                    counts[runs].astype(np.float64),
+                    dense[runs],
                     np.ones(runs.size, dtype=np.int64)
                     if hostile
                     else np.zeros(runs.size, np.int64),
                     np.full(runs.size, base_id + tempo.slot if hostile else -1, dtype=np.int64),
                     np.full(runs.size, -1, dtype=np.int64),
+                    dense_counts=dense,
                 )
             )
 

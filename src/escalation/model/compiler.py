@@ -63,6 +63,8 @@ class Requirements:
     """The observation keys and windows that compiled expressions read."""
 
     windows: dict[ObservationKey, set[int]] = field(default_factory=dict)
+    causes: set[ObservationKey] = field(default_factory=set)
+    """Keys read by rule conditions: they keep the last act's identity, for causality."""
 
     def need(self, key: ObservationKey, within: int | None) -> None:
         self.windows.setdefault(key, set())

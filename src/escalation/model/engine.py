@@ -271,6 +271,8 @@ class EscalationModel(mesa.Model):
 
 
 def _dense(event: Event, n: int) -> FloatArray:
+    if event.dense_counts is not None:
+        return event.dense_counts
     counts = np.zeros(n)
     counts[event.runs] = event.counts
     return counts

@@ -226,6 +226,8 @@ def build_plan(scenario: Scenario) -> Plan:
                 )
             )
         rules[actor_name] = tuple(compiled_rules)
+        for compiled in compiled_rules:
+            requirements.causes.update(compiled.when.keys)
         compiled_tempos = []
         for tempo in actor.tempo:
             label = f"{actor_name}.{tempo.action}"

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from escalation import rng
 from escalation.model.compiler import ObservationKey
 from escalation.model.plan import ClaimPlan, Plan, resolve
-from escalation.model.state import BlockState, ObservationTracker
+from escalation.model.state import BlockState, ObservationTracker, Observed
 
 if TYPE_CHECKING:
     from escalation.model.actors import Event
@@ -112,11 +112,13 @@ class BlockRecorder:
             for pair, entries in plan.misattribution.items()
         }
         for pair, entries in self.misattribution.items():
-            if sum(p for _, p, _ in entries) > 1 + 1e-12:
-                raise ModelError(
-                    f"misattribution probabilities of {pair[1]}'s acts by {pair[0]} add up to "
-                    "more than 1"
-                )
+            for action in plan.actions:
+                total = sum(p for _, p, acts in entries if acts is None or action in acts)
+                if total > 1 + 1e-12:
+                    raise ModelError(
+                        f"misattribution probabilities of {pair[1]}'s {action} by {pair[0]} "
+                        f"add up to {total:g}, more than 1"
+                    )
         self.claims = {
             actor: ClaimPlan(
                 resolve(median, params, f"claims of {actor}: enemy_inflation_median", 0, math.inf),
@@ -177,64 +179,79 @@ class BlockRecorder:
         heard = deaths_by_side.get("target_heard", target_deaths)
         actor_index = plan.actor_index(event.actor)
         slot_name = plan.slot_names[event.slot]
+        tracker = state.tracker
+        n = state.n
+        uniform = event.rule is None
         for observer, keys in self._observers[(event.action, event.target)]:
             third_party = observer is not None and observer != event.target
-            runs, counts, deaths, chain, root = (
-                event.runs,
-                event.counts,
-                heard if third_party and event.target is not None else target_deaths,
-                event.chain,
-                event.root,
-            )
-            perceived = np.full(runs.size, actor_index, dtype=np.int64)
+            deaths = heard if third_party and event.target is not None else target_deaths
+            detect, blame = 1.0, []
             if observer is not None and observer != event.actor:
-                ids = run_ids[runs]
-                detect = self.detection.get((observer, event.actor), 1.0)
-                if detect < 1.0:
-                    site = rng.site_id(f"detect:{observer}:{slot_name}")
-                    seen = rng.bernoulli(key, ids, day, site, detect, family)
-                    runs, counts, deaths, chain, root, ids, perceived = (
-                        runs[seen],
-                        counts[seen],
-                        deaths[seen],
-                        chain[seen],
-                        root[seen],
-                        ids[seen],
-                        perceived[seen],
-                    )
+                pair = (observer, event.actor)
+                detect = self.detection.get(pair, 1.0)
                 blame = [
                     (other, probability)
-                    for other, probability, actions in self.misattribution.get(
-                        (observer, event.actor), ()
-                    )
+                    for other, probability, actions in self.misattribution.get(pair, ())
                     if actions is None or event.action in actions
                 ]
-                if blame and runs.size:
-                    site = rng.site_id(f"misattribute:{observer}:{slot_name}")
-                    draw = rng.uniform(key, ids, day, site, family)
-                    edge = 0.0
-                    for other, probability in blame:
-                        hit = (draw >= edge) & (draw < edge + probability)
-                        perceived[hit] = plan.actor_index(other)
-                        edge += probability
+            if detect >= 1.0 and not blame:
+                # Seen as it is: one batch, attributed to its actor.
+                batch = Observed(
+                    n,
+                    event.runs,
+                    event.counts,
+                    deaths,
+                    event.chain,
+                    event.root,
+                    actor_index,
+                    event.dense_counts,
+                    uniform,
+                )
+                for tracked in keys:
+                    if tracked.by is None or tracked.by == event.actor:
+                        tracker.record(tracked, day, batch, event_id)
+                continue
+            runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
+            ids = run_ids[runs]
+            if detect < 1.0:
+                site = rng.site_id(f"detect:{observer}:{slot_name}")
+                seen = rng.bernoulli(key, ids, day, site, detect, family)
+                runs, counts, deaths, chain, root, ids = (
+                    runs[seen],
+                    counts[seen],
+                    deaths[seen],
+                    chain[seen],
+                    root[seen],
+                    ids[seen],
+                )
+            perceived = np.full(runs.size, actor_index, dtype=np.int64)
+            if blame and runs.size:
+                site = rng.site_id(f"misattribute:{observer}:{slot_name}")
+                draw = rng.uniform(key, ids, day, site, family)
+                edge = 0.0
+                for other, probability in blame:
+                    hit = (draw >= edge) & (draw < edge + probability)
+                    perceived[hit] = plan.actor_index(other)
+                    edge += probability
             if runs.size == 0:
                 continue
             for by in np.unique(perceived):
                 mask = perceived == by
                 by_name = plan.actors[by]
+                batch = Observed(
+                    n,
+                    runs[mask],
+                    counts[mask],
+                    deaths[mask],
+                    chain[mask],
+                    root[mask],
+                    int(by),
+                    None,
+                    uniform,
+                )
                 for tracked in keys:
                     if tracked.by is None or tracked.by == by_name:
-                        state.tracker.record(
-                            tracked,
-                            day,
-                            runs[mask],
-                            counts[mask],
-                            deaths[mask],
-                            event_id,
-                            chain[mask],
-                            root[mask],
-                            int(by),
-                        )
+                        tracker.record(tracked, day, batch, event_id)
 
     def close_day(self, events: list[Event]) -> None:
         state = self.state

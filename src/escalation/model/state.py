@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -12,27 +11,58 @@ from numpy.typing import NDArray
 
 from escalation.model.compiler import ObservationKey, Requirements
 
-__all__ = ["BlockState", "ObservationTracker"]
+__all__ = ["BlockState", "ObservationTracker", "Observed"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
 @dataclass
-class _Entry:
-    day: int
+class Observed:
+    """A batch of acts as one observer saw them on one day, shared by the keys it feeds.
+
+    Acts that happened in most runs are also held densely (one element per run),
+    because whole-array arithmetic is several times cheaper than indexed updates.
+    """
+
+    n: int
     runs: IntArray
     counts: FloatArray
     casualties: FloatArray
-    windows: list[int]
+    chain: IntArray
+    root: IntArray
+    by: int
+    dense_counts: FloatArray | None = None
+    uniform_chain: bool = False
+    """Whether every act shares one chain length and root (a tempo's acts do)."""
+    _dense: tuple[NDArray[np.bool_], FloatArray, FloatArray] | None = None
+
+    @property
+    def is_dense(self) -> bool:
+        return 3 * self.runs.size > self.n
+
+    def dense(self) -> tuple[NDArray[np.bool_], FloatArray, FloatArray]:
+        if self._dense is None:
+            if self.dense_counts is not None:
+                counts = self.dense_counts
+                mask = counts > 0
+            else:
+                mask = np.zeros(self.n, dtype=bool)
+                mask[self.runs] = True
+                counts = np.zeros(self.n)
+                counts[self.runs] = self.counts
+            casualties = np.zeros(self.n)
+            casualties[self.runs] = self.casualties
+            self._dense = (mask, counts, casualties)
+        return self._dense
 
 
 @dataclass
 class _Track:
     """What one observer knows of one kind of act: totals, windows and the last act."""
 
-    n: int
     windows: tuple[int, ...]
+    cause: bool
     total_count: FloatArray
     total_casualties: FloatArray
     last_day: FloatArray
@@ -42,15 +72,16 @@ class _Track:
     last_by: IntArray
     window_count: dict[int, FloatArray] = field(default_factory=dict)
     window_casualties: dict[int, FloatArray] = field(default_factory=dict)
-    recent: deque[_Entry] = field(default_factory=deque)
+    by_day: dict[int, list[Observed]] = field(default_factory=dict)
 
 
 class ObservationTracker:
     """Counts of observed acts per observation key, over all history and recent windows.
 
-    Window sums change only when an act enters or leaves a window, so a key that
-    sees nothing costs nothing on a quiet day.  ``within=w`` on day ``d`` covers the
-    acts of days ``d - w`` to ``d - 1``: what was observed by the start of day ``d``.
+    ``within=w`` on day ``d`` covers the acts of days ``d - w`` to ``d - 1``: what was
+    observed by the start of day ``d``.  A window sum changes only when acts enter
+    or leave it, so a key that sees nothing costs nothing on a quiet day.  Only keys
+    that a rule's condition reads keep the last act's identity (for causality).
     """
 
     def __init__(self, requirements: Requirements, n: int) -> None:
@@ -58,16 +89,17 @@ class ObservationTracker:
         self._tracks: dict[ObservationKey, _Track] = {}
         for key, windows in requirements.windows.items():
             ordered = tuple(sorted(windows))
+            cause = key in requirements.causes
             track = _Track(
-                n=n,
                 windows=ordered,
+                cause=cause,
                 total_count=np.zeros(n),
                 total_casualties=np.zeros(n),
                 last_day=np.full(n, -math.inf),
-                last_event=np.full(n, -1, dtype=np.int64),
-                last_chain=np.zeros(n, dtype=np.int64),
-                last_root=np.full(n, -1, dtype=np.int64),
-                last_by=np.full(n, -1, dtype=np.int64),
+                last_event=np.full(n if cause else 0, -1, dtype=np.int64),
+                last_chain=np.zeros(n if cause else 0, dtype=np.int64),
+                last_root=np.full(n if cause else 0, -1, dtype=np.int64),
+                last_by=np.full(n if cause else 0, -1, dtype=np.int64),
             )
             for window in ordered:
                 track.window_count[window] = np.zeros(n)
@@ -81,47 +113,48 @@ class ObservationTracker:
     def advance(self, day: int) -> None:
         """Drop from each window the acts that fall out of it by the start of ``day``."""
         for track in self._tracks.values():
-            recent = track.recent
-            if not recent:
+            if not track.by_day:
                 continue
-            for entry in recent:
-                kept = []
-                for window in entry.windows:
-                    if entry.day < day - window:
-                        track.window_count[window][entry.runs] -= entry.counts
-                        track.window_casualties[window][entry.runs] -= entry.casualties
-                    else:
-                        kept.append(window)
-                entry.windows = kept
-            while recent and not recent[0].windows:
-                recent.popleft()
-
-    def record(
-        self,
-        key: ObservationKey,
-        day: int,
-        runs: IntArray,
-        counts: FloatArray,
-        casualties: FloatArray,
-        event_id: int,
-        chain: IntArray,
-        root: IntArray,
-        by: int | IntArray,
-    ) -> None:
-        """Add acts observed under ``key`` on ``day`` in ``runs`` (indices into the block)."""
-        track = self._tracks[key]
-        track.total_count[runs] += counts
-        track.total_casualties[runs] += casualties
-        track.last_day[runs] = day
-        track.last_event[runs] = event_id
-        track.last_chain[runs] = chain
-        track.last_root[runs] = root
-        track.last_by[runs] = by
-        if track.windows:
             for window in track.windows:
-                track.window_count[window][runs] += counts
-                track.window_casualties[window][runs] += casualties
-            track.recent.append(_Entry(day, runs, counts, casualties, list(track.windows)))
+                for batch in track.by_day.get(day - window - 1, ()):
+                    _subtract(track.window_count[window], batch, counts=True)
+                    _subtract(track.window_casualties[window], batch, counts=False)
+            track.by_day.pop(day - track.windows[-1] - 1, None)
+
+    def record(self, key: ObservationKey, day: int, batch: Observed, event_id: int) -> None:
+        """Add the acts of ``batch``, observed under ``key`` on ``day``."""
+        track = self._tracks[key]
+        if batch.is_dense:
+            mask, counts, casualties = batch.dense()
+            track.total_count += counts
+            track.total_casualties += casualties
+            np.copyto(track.last_day, day, where=mask)
+            for window in track.windows:
+                track.window_count[window] += counts
+                track.window_casualties[window] += casualties
+        else:
+            runs = batch.runs
+            track.total_count[runs] += batch.counts
+            track.total_casualties[runs] += batch.casualties
+            track.last_day[runs] = day
+            for window in track.windows:
+                track.window_count[window][runs] += batch.counts
+                track.window_casualties[window][runs] += batch.casualties
+        if track.cause:
+            if batch.uniform_chain and batch.is_dense:
+                mask = batch.dense()[0]
+                np.copyto(track.last_event, event_id, where=mask)
+                np.copyto(track.last_chain, batch.chain[0], where=mask)
+                np.copyto(track.last_root, batch.root[0], where=mask)
+                np.copyto(track.last_by, batch.by, where=mask)
+            else:
+                runs = batch.runs
+                track.last_event[runs] = event_id
+                track.last_chain[runs] = batch.chain
+                track.last_root[runs] = batch.root
+                track.last_by[runs] = batch.by
+        if track.windows:
+            track.by_day.setdefault(day, []).append(batch)
 
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
         track = self._tracks[key]
@@ -139,7 +172,17 @@ class ObservationTracker:
     ) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArray]:
         """Day, event id, chain length, chain root and perceived actor of the last act."""
         track = self._tracks[key]
+        if not track.cause:
+            raise KeyError(f"{key} keeps no causes: it is read by no rule's condition")
         return track.last_day, track.last_event, track.last_chain, track.last_root, track.last_by
+
+
+def _subtract(total: FloatArray, batch: Observed, *, counts: bool) -> None:
+    if batch.is_dense:
+        _, dense_counts, dense_casualties = batch.dense()
+        total -= dense_counts if counts else dense_casualties
+    else:
+        total[batch.runs] -= batch.counts if counts else batch.casualties
 
 
 @dataclass

@@ -156,7 +156,7 @@ def check_references(scenario: Scenario) -> Problems:
         name(path + ("observer",), detection.observer, actors, "actor")
         name(path + ("actor",), detection.actor, actors, "actor")
         parameter(path + ("probability",), detection.probability, 0.0, 1.0)
-    shares: dict[tuple[str, str], float] = {}
+    shares: dict[tuple[str, str, str], float] = {}
     for number, entry in enumerate(perception.misattribution):
         path = ("perception", "misattribution", number)
         for field in ("observer", "actual", "perceived"):
@@ -164,22 +164,26 @@ def check_references(scenario: Scenario) -> Problems:
         for index, action_name in enumerate(entry.actions or ()):
             name(path + ("actions", index), action_name, actions, "action")
         parameter(path + ("probability",), entry.probability, 0.0, 1.0)
-        pair = (entry.observer, entry.actual)
         probability = entry.probability
         if isinstance(probability, str):
             try:
                 probability = parameter_values(scenario)[parameter_name(scenario, probability)]
             except KeyError:
                 continue
-        shares[pair] = shares.get(pair, 0.0) + float(probability)
-        if shares[pair] > 1 + 1e-12:
-            problems.append(
-                (
-                    path + ("probability",),
-                    f"misattribution probabilities for observer {pair[0]!r} and actual "
-                    f"{pair[1]!r} add up to {shares[pair]:g}, more than 1",
+        # Entries compete for the same act only where their action lists overlap.
+        for action_name in entry.actions or tuple(actions):
+            triple = (entry.observer, entry.actual, action_name)
+            shares[triple] = shares.get(triple, 0.0) + float(probability)
+            if shares[triple] > 1 + 1e-12:
+                problems.append(
+                    (
+                        path + ("probability",),
+                        f"misattribution probabilities for observer {entry.observer!r} and "
+                        f"actual {entry.actual!r} add up to {shares[triple]:g} for "
+                        f"{action_name!r}, more than 1",
+                    )
                 )
-            )
+                break
     claimants: set[str] = set()
     for number, claims in enumerate(perception.claims):
         path = ("perception", "claims", number)

@@ -12,7 +12,7 @@ reported at once.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AllowInfNan,
@@ -489,6 +489,15 @@ class Scenario(_Frozen):
     actions: dict[Name, Action] = Field(min_length=1)
     perception: Perception = Perception()
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
+
+    def __iter__(self) -> Any:
+        """A scenario is one value, not a collection.
+
+        pydantic models iterate over their fields; refusing to iterate lets
+        ``mesa.batch_run`` (which sweeps every iterable parameter) take a scenario
+        whole, as one parameter value.
+        """
+        raise TypeError("a Scenario is a single value; use model_dump() for its fields")
 
     @field_validator("ladder")
     @classmethod
