@@ -27,6 +27,9 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
 
+_NEVER = np.iinfo(np.int64).max
+
+
 class ModelError(ValueError):
     """A scenario value that turned impossible during a run (a probability of 1.3)."""
 
@@ -75,7 +78,11 @@ class ActorAgent(mesa.Agent):
         self.index = plan.actor_index(name)
         count = len(self.rules)
         self.due = np.full((count, n), -1, dtype=np.int64)
-        self.next_allowed = np.zeros((count, n), dtype=np.int64)
+        # The first day each rule may decide again: after its cooldown, never while an
+        # act it decided is still waiting for its day.
+        self.ready_day = np.zeros((count, n), dtype=np.int64)
+        self.pending = [0] * count
+        self.cooldown_horizon = [0] * count
         self.cause = np.full((count, n), -1, dtype=np.int64)
         self.cause_chain = np.zeros((count, n), dtype=np.int64)
         self.cause_root = np.full((count, n), -1, dtype=np.int64)
@@ -94,8 +101,9 @@ class ActorAgent(mesa.Agent):
         day = state.day
         decided: dict[str, NDArray[np.bool_]] = {}
         for position, rule in enumerate(self.rules):
-            free = (self.due[position] < 0) & (self.next_allowed[position] <= day)
-            applies = rule.when.evaluate(state) & free
+            applies = rule.when.evaluate(state)
+            if self.pending[position] or day < self.cooldown_horizon[position]:
+                applies = applies & (self.ready_day[position] <= day)
             taken = decided.get(rule.action)
             if taken is not None:
                 eligible = applies & ~taken
@@ -125,6 +133,8 @@ class ActorAgent(mesa.Agent):
                     model.key, model.run_ids[runs], day, rule.delay_site, low, high, model.family
                 )
             self.due[position, runs] = day + delay
+            self.ready_day[position, runs] = _NEVER
+            self.pending[position] += runs.size
             self._remember_cause(position, rule, runs)
 
     def _remember_cause(self, position: int, rule: RulePlan, runs: IntArray) -> None:
@@ -157,11 +167,15 @@ class ActorAgent(mesa.Agent):
         plan = model.plan
         base_id = day * plan.n_slots
         for position, rule in enumerate(self.rules):
+            if not self.pending[position]:
+                continue
             runs = np.flatnonzero(self.due[position] == day)
             if runs.size == 0:
                 continue
+            self.pending[position] -= runs.size
             self.due[position, runs] = -1
-            self.next_allowed[position, runs] = day + rule.cooldown + 1
+            self.ready_day[position, runs] = day + rule.cooldown + 1
+            self.cooldown_horizon[position] = day + rule.cooldown + 1
             event_id = base_id + rule.slot
             if plan.actions[rule.action].hostile:
                 answered = (self.cause_chain[position, runs] > 0) & (

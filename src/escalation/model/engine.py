@@ -139,7 +139,8 @@ class EscalationModel(mesa.Model):
             for event in events:
                 if event.action == action.name:
                     self._effects(event)
-                    np.maximum.at(rung_today, event.runs, action.rung)
+                    if action.rung:
+                        rung_today[event.runs] = np.maximum(rung_today[event.runs], action.rung)
         for event in events:
             self.recorder.observe(event, self.key, self.run_ids, self.family)
         state.close_day(rung_today, previous)

@@ -319,7 +319,7 @@ class BlockRecorder:
         for name, values in state.variables.items():
             if name in plan.boolean_variables or name.endswith("casualties"):
                 continue
-            columns[f"final_{name.replace('.', '_')}"] = values.copy()
+            columns[f"final_{name}"] = values.copy()
         return BlockResult(
             run_ids=self.run_ids,
             columns=columns,

@@ -237,5 +237,7 @@ class BlockState:
         for name in self.boolean_variables:
             on = self.variables[name] != 0
             self.days_true[name] += on
-            self.spell_length[name] = np.where(on, self.spell_length[name] + 1, 0)
-            self.spell_count[name] += on & ~previous[name]
+            spell = self.spell_length[name]
+            spell *= on
+            spell += on
+            self.spell_count[name] += on > previous[name]
