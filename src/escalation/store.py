@@ -149,12 +149,13 @@ def write_results(
     command: Sequence[str] | None = None,
     input_files: Iterable[str | os.PathLike[str]] = (),
 ) -> Path:
-    """Write ``manifest.json``, ``runs.parquet``, ``cycles.parquet``, ``timeseries.parquet``."""
+    """Write ``manifest.json`` and the tables: runs, cycles, spells, timeseries (Parquet)."""
     manifest = manifest_for(results, command=command, input_files=input_files)
     with atomic_folder(out, force) as staging:
         results.runs.to_parquet(staging / "runs.parquet", index=False)
         results.cycles.to_parquet(staging / "cycles.parquet", index=False)
         results.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        results.spells.to_parquet(staging / "spells.parquet", index=False)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return Path(out)
 
@@ -180,6 +181,11 @@ def read_results(folder: str | os.PathLike[str]) -> SimulationResults:
         runs=pd.read_parquet(root / "runs.parquet"),
         cycles=pd.read_parquet(root / "cycles.parquet"),
         timeseries=pd.read_parquet(root / "timeseries.parquet"),
+        spells=(
+            pd.read_parquet(root / "spells.parquet")
+            if (root / "spells.parquet").is_file()
+            else pd.DataFrame(columns=["run", "variable", "start_day", "length", "ended"])
+        ),
         timings=manifest.get("timings", {}),
         draws=int(manifest.get("random_draws", 0)),
         settings=settings,

@@ -152,6 +152,10 @@ class SimulationResults:
     timeseries
         Daily bands across runs (``kind == "band"``) and the full paths of a sample
         of runs (``kind == "path"``), in long form.
+    spells
+        One row per spell of each boolean world variable (a truce, a closed
+        border): its run, variable, start day, length in days, and whether it ended
+        before the horizon (``ended`` False: censored).
     """
 
     scenario: Scenario
@@ -160,6 +164,7 @@ class SimulationResults:
     runs: pd.DataFrame
     cycles: pd.DataFrame
     timeseries: pd.DataFrame
+    spells: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     draws: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
@@ -288,6 +293,13 @@ def combine_blocks(
         }
     )
     timeseries = _timeseries(blocks, len(frame))
+    spells = pd.DataFrame(
+        {
+            name: np.concatenate([b.spells[name] for b in blocks])
+            for name in ("run", "variable", "start_day", "length", "ended")
+        }
+    ).sort_values(["run", "variable", "start_day"], kind="stable", ignore_index=True)
+    spells["variable"] = spells["variable"].astype(str)
     return SimulationResults(
         scenario=scenario,
         seed=seed,
@@ -295,6 +307,7 @@ def combine_blocks(
         runs=frame,
         cycles=cycles,
         timeseries=timeseries,
+        spells=spells,
         draws=sum(b.draws for b in blocks),
     )
 

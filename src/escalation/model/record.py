@@ -39,6 +39,7 @@ class BlockResult:
     rung_counts: IntArray
     daily_sums: dict[str, FloatArray]
     paths: dict[str, NDArray[Any]]
+    spells: dict[str, NDArray[Any]] = field(default_factory=dict)
     draws: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -328,8 +329,39 @@ class BlockRecorder:
             rung_counts=self.rung_counts,
             daily_sums=self.daily_sums,
             paths={"run_id": self.run_ids[self.sampled], **self.paths},
+            spells=self._spell_table(),
             draws=rng.draws_consumed() - self._draws_start,
         )
+
+    def _spell_table(self) -> dict[str, NDArray[Any]]:
+        """One row per spell of each boolean world variable; open ones end censored."""
+        state = self.state
+        rows = list(state.ended_spells)
+        ended = [np.ones(runs.size, dtype=bool) for _, runs, _, _ in rows]
+        for name in self.plan.boolean_variables:
+            still = np.flatnonzero(state.variables[name] != 0)
+            if still.size:
+                length = state.spell_length[name][still]
+                rows.append((name, still, self.horizon - length, length))
+                ended.append(np.zeros(still.size, dtype=bool))
+        if not rows:
+            empty = np.zeros(0, dtype=np.int64)
+            return {
+                "run": empty,
+                "variable": np.zeros(0, dtype=object),
+                "start_day": empty,
+                "length": empty,
+                "ended": np.zeros(0, dtype=bool),
+            }
+        return {
+            "run": np.concatenate([self.run_ids[runs].astype(np.int64) for _, runs, _, _ in rows]),
+            "variable": np.concatenate(
+                [np.full(runs.size, name, dtype=object) for name, runs, _, _ in rows]
+            ),
+            "start_day": np.concatenate([start for _, _, start, _ in rows]),
+            "length": np.concatenate([length for _, _, _, length in rows]),
+            "ended": np.concatenate(ended),
+        }
 
     def _cycle_table(self) -> dict[str, NDArray[Any]]:
         """One row per retaliation cycle: a chain of two or more answering blows."""

@@ -203,6 +203,8 @@ class BlockState:
     spell_count: dict[str, IntArray] = field(init=False)
     days_true: dict[str, IntArray] = field(init=False)
     first_days: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
+    ended_spells: list[tuple[str, IntArray, IntArray, IntArray]] = field(default_factory=list)
+    """(variable, runs, start day, length) of every spell of a boolean that ended."""
 
     def __post_init__(self) -> None:
         n = self.n
@@ -238,6 +240,10 @@ class BlockState:
             on = self.variables[name] != 0
             self.days_true[name] += on
             spell = self.spell_length[name]
+            ended = np.flatnonzero(previous[name] & ~on)
+            if ended.size:
+                length = spell[ended].copy()
+                self.ended_spells.append((name, ended, self.day - length, length))
             spell *= on
             spell += on
             self.spell_count[name] += on > previous[name]
