@@ -1,0 +1,456 @@
+"""Tests of the cross-reference checks: names that must exist, expressions that must compile.
+
+Each test breaks one thing in an otherwise valid scenario and matches the problem
+reported at its YAML path; the last ones break many things at once and expect
+every problem in one go.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from escalation import ScenarioError, load_scenario_text
+from escalation.scenario.check import check_references
+from escalation.scenario.schema import Scenario
+
+BASE: dict[str, Any] = {
+    "name": "check",
+    "ladder": [{"rung": 0, "name": "calm"}, {"rung": 1, "name": "raid"}],
+    "parameters": {"chance": {"value": 0.5}},
+    "world": {"tension": {"initial": 0.0, "min": 0, "max": 1}},
+    "actors": {
+        "a": {
+            "name": "A",
+            "kind": "state",
+            "state": {"resolve": {"initial": 0.5}},
+            "policy": [
+                {
+                    "id": "hit",
+                    "when": "true",
+                    "do": "attack",
+                    "target": "b",
+                    "probability": "chance",
+                }
+            ],
+        },
+        "b": {"name": "B", "kind": "armed_group"},
+        "c": {"name": "C", "kind": "mediator"},
+    },
+    "actions": {
+        "attack": {
+            "rung": 1,
+            "hostile": True,
+            "casualties": {"target": {"distribution": "poisson", "mean": 1}},
+            "effects": [{"add": "tension", "value": 0.1}],
+        },
+        "parley": {"rung": 0},
+    },
+    "outcomes": [{"id": "any", "when": "true"}],
+}
+
+
+def scenario_with(**changes: Any) -> dict[str, Any]:
+    document = copy.deepcopy(BASE)
+    document.update(changes)
+    return document
+
+
+def problems(document: dict[str, Any]) -> dict[str, str]:
+    """The cross-reference problems of a structurally valid document, by YAML path."""
+    found = check_references(Scenario.model_validate(document))
+    return {_dotted(path): message for path, message in found}
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def only_problem(document: dict[str, Any]) -> tuple[str, str]:
+    found = problems(document)
+    assert len(found) == 1, found
+    return next(iter(found.items()))
+
+
+def test_base_scenario_has_no_problem() -> None:
+    assert problems(BASE) == {}
+
+
+# -- unknown names ---------------------------------------------------------------------
+
+
+def test_unknown_action_in_a_rule() -> None:
+    document = scenario_with()
+    document["actors"]["a"]["policy"][0]["do"] = "atack"
+    path, message = only_problem(document)
+    assert path == "actors.a.policy.0.do"
+    assert message == "unknown action 'atack'; did you mean 'attack'?"
+
+
+def test_unknown_target_actor() -> None:
+    document = scenario_with()
+    document["actors"]["a"]["policy"][0]["target"] = "bb"
+    assert only_problem(document) == (
+        "actors.a.policy.0.target",
+        "unknown actor 'bb'; did you mean 'b'?",
+    )
+
+
+def test_unknown_variable_of_an_effect() -> None:
+    document = scenario_with()
+    document["actions"]["attack"]["effects"] = [{"add": "a.resolv", "value": 1}]
+    path, message = only_problem(document)
+    assert path == "actions.attack.effects.0.add"
+    assert "unknown variable 'a.resolv'; did you mean 'a.resolve'?" in message
+
+
+def test_unknown_world_variable_of_an_effect() -> None:
+    document = scenario_with()
+    document["actions"]["attack"]["effects"] = [{"set": "tensoin", "value": 1}]
+    path, message = only_problem(document)
+    assert path == "actions.attack.effects.0.set"
+    assert "did you mean 'tension'?" in message
+
+
+def test_unknown_name_in_an_expression() -> None:
+    document = scenario_with()
+    document["actors"]["a"]["policy"][0]["when"] = "tensoin > 0.5"
+    path, message = only_problem(document)
+    assert path == "actors.a.policy.0.when"
+    assert message.startswith("in expression 'tensoin > 0.5': unknown name 'tensoin'")
+    assert "did you mean 'tension'?" in message
+
+
+def test_unknown_actor_in_perception() -> None:
+    document = scenario_with(
+        perception={
+            "detection": [{"observer": "bb", "actor": "a", "probability": 0.5}],
+            "misattribution": [
+                {
+                    "observer": "b",
+                    "actual": "a",
+                    "perceived": "cc",
+                    "probability": 0.2,
+                    "actions": ["atack"],
+                }
+            ],
+            "claims": [{"actor": "aa"}],
+        }
+    )
+    assert problems(document) == {
+        "perception.detection.0.observer": "unknown actor 'bb'; did you mean 'b'?",
+        "perception.misattribution.0.perceived": "unknown actor 'cc'; did you mean 'c'?",
+        "perception.misattribution.0.actions.0": "unknown action 'atack'; did you mean 'attack'?",
+        "perception.claims.0.actor": "unknown actor 'aa'; did you mean 'a'?",
+    }
+
+
+def test_unknown_names_in_a_tempo() -> None:
+    document = scenario_with()
+    document["actors"]["b"]["tempo"] = [
+        {
+            "action": "atack",
+            "target": "a",
+            "base_rate": "chanse",
+            "excited_by": [{"action": "parly", "by": "aa", "jump": 0.1}],
+        }
+    ]
+    found = problems(document)
+    assert found["actors.b.tempo.0.action"] == "unknown action 'atack'; did you mean 'attack'?"
+    assert "did you mean 'chance'?" in found["actors.b.tempo.0.base_rate"]
+    assert found["actors.b.tempo.0.excited_by.0.action"].endswith("did you mean 'parley'?")
+    assert found["actors.b.tempo.0.excited_by.0.by"] == "unknown actor 'aa'; did you mean 'a'?"
+
+
+def test_unknown_name_in_an_outcome() -> None:
+    document = scenario_with(outcomes=[{"id": "hot", "when": "days_at_or_above(5) > 0"}])
+    path, message = only_problem(document)
+    assert path == "outcomes.0.when"
+    assert "rung 5 is not on the ladder (0 to 1)" in message
+
+
+# -- clashes and the ladder ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "entry", "other"),
+    [
+        ("parameters", "a", {"value": 1}, "actors"),
+        ("parameters", "attack", {"value": 1}, "actions"),
+        ("world", "b", {"initial": 0}, "actors"),
+        ("world", "chance", {"initial": 0}, "parameters"),
+    ],
+)
+def test_names_clash_between_sections(
+    section: str, name: str, entry: dict[str, Any], other: str
+) -> None:
+    document = scenario_with()
+    document[section] = {**document[section], name: entry}
+    path, message = only_problem(document)
+    assert path == f"{section}.{name}"
+    assert message == f"{name!r} is already the name of an entry in {other}; names must be unique"
+
+
+def test_action_named_like_an_actor_clashes() -> None:
+    document = scenario_with()
+    document["actions"]["c"] = {"rung": 0}
+    assert only_problem(document) == (
+        "actions.c",
+        "'c' is already the name of an entry in actors; names must be unique",
+    )
+
+
+@pytest.mark.parametrize("name", ["day", "rung", "max_rung", "inf", "true", "self"])
+def test_reserved_names_are_refused(name: str) -> None:
+    document = scenario_with()
+    document["world"][name] = {"initial": 0}
+    assert only_problem(document) == (f"world.{name}", f"{name!r} is a reserved name")
+
+
+def test_rung_beyond_the_ladder() -> None:
+    document = scenario_with()
+    document["actions"]["parley"]["rung"] = 2
+    assert only_problem(document) == (
+        "actions.parley.rung",
+        "rung 2 is not on the ladder (0 to 1)",
+    )
+
+
+# -- targets, probabilities, ids ---------------------------------------------------------
+
+
+def test_targetless_rule_for_an_action_that_kills_its_target() -> None:
+    document = scenario_with()
+    del document["actors"]["a"]["policy"][0]["target"]
+    assert only_problem(document) == (
+        "actors.a.policy.0",
+        "action 'attack' kills on its target, so it needs a 'target'",
+    )
+
+
+def test_targetless_tempo_for_an_action_that_kills_its_target() -> None:
+    document = scenario_with()
+    document["actors"]["b"]["tempo"] = [{"action": "attack", "base_rate": 0.1}]
+    assert only_problem(document) == (
+        "actors.b.tempo.0",
+        "action 'attack' kills on its target, so it needs a 'target'",
+    )
+
+
+def test_targetless_rule_is_fine_when_the_action_kills_no_target() -> None:
+    document = scenario_with()
+    document["actors"]["a"]["policy"].append({"id": "talk", "do": "parley"})
+    assert problems(document) == {}
+
+
+def test_misattribution_probabilities_summing_over_one() -> None:
+    document = scenario_with(
+        perception={
+            "misattribution": [
+                {"observer": "b", "actual": "a", "perceived": "c", "probability": 0.7},
+                {"observer": "b", "actual": "a", "perceived": "b", "probability": 0.4},
+                {"observer": "c", "actual": "a", "perceived": "b", "probability": 0.4},
+            ]
+        }
+    )
+    assert only_problem(document) == (
+        "perception.misattribution.1.probability",
+        "misattribution probabilities for observer 'b' and actual 'a' add up to 1.1 for 'attack', "
+        "more than 1",
+    )
+
+
+def test_misattribution_probabilities_summing_to_exactly_one_are_fine() -> None:
+    document = scenario_with(
+        perception={
+            "misattribution": [
+                {"observer": "b", "actual": "a", "perceived": "c", "probability": 0.7},
+                {"observer": "b", "actual": "a", "perceived": "b", "probability": 0.3},
+            ]
+        }
+    )
+    assert problems(document) == {}
+
+
+def test_misattribution_for_disjoint_actions_is_summed_per_action() -> None:
+    document = scenario_with(
+        perception={
+            "misattribution": [
+                {
+                    "observer": "b",
+                    "actual": "a",
+                    "perceived": "c",
+                    "probability": 0.6,
+                    "actions": ["attack"],
+                },
+                {
+                    "observer": "b",
+                    "actual": "a",
+                    "perceived": "c",
+                    "probability": 0.6,
+                    "actions": ["parley"],
+                },
+            ]
+        }
+    )
+    assert problems(document) == {}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "probability", "shown"),
+    [
+        ({"chance": {"value": 1.5}}, "chance", "'chance' is 1.5"),
+        ({"chance": {"value": -0.2}}, "chance", "'chance' is -0.2"),
+        ({"chance": {"value": 0.5}}, "1.25", "'1.25' is 1.25"),
+    ],
+)
+def test_probability_outside_zero_one(
+    parameters: dict[str, Any], probability: str, shown: str
+) -> None:
+    document = scenario_with(parameters=parameters)
+    document["actors"]["a"]["policy"][0]["probability"] = probability
+    path, message = only_problem(document)
+    assert path == "actors.a.policy.0.probability"
+    assert message == f"{shown}; a probability must be in [0, 1]"
+
+
+def test_probability_from_an_actor_parameter_outside_zero_one() -> None:
+    document = scenario_with()
+    document["actors"]["a"]["parameters"] = {"nerve": {"value": 2}}
+    document["actors"]["a"]["policy"][0]["probability"] = "self.nerve"
+    assert only_problem(document) == (
+        "actors.a.policy.0.probability",
+        "'self.nerve' is 2; a probability must be in [0, 1]",
+    )
+
+
+def test_effect_probability_from_a_parameter_outside_zero_one() -> None:
+    document = scenario_with(parameters={"chance": {"value": 0.5}, "often": {"value": 3}})
+    document["actions"]["attack"]["effects"] = [
+        {"add": "tension", "value": 0.1, "probability": "often"}
+    ]
+    assert only_problem(document) == (
+        "actions.attack.effects.0.probability",
+        "'often' is 3; a probability must be in [0, 1]",
+    )
+
+
+def test_duplicate_outcome_ids() -> None:
+    document = scenario_with(
+        outcomes=[
+            {"id": "war", "when": "max_rung >= 1"},
+            {"id": "calm", "when": "true"},
+            {"id": "war", "when": "true"},
+        ]
+    )
+    assert only_problem(document) == ("outcomes.2.id", "outcome id 'war' is used twice")
+
+
+def test_claims_given_twice() -> None:
+    document = scenario_with(perception={"claims": [{"actor": "a"}, {"actor": "a"}]})
+    assert only_problem(document) == ("perception.claims.1.actor", "claims for 'a' are given twice")
+
+
+# -- everything at once -------------------------------------------------------------
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    document = scenario_with(
+        parameters={"chance": {"value": 1.5}, "b": {"value": 1}},
+        outcomes=[{"id": "x", "when": "true"}, {"id": "x", "when": "rnug > 0"}],
+    )
+    rule = document["actors"]["a"]["policy"][0]
+    rule.update(do="atack", when="cuont(attack) > 0")
+    document["actions"]["parley"]["rung"] = 4
+    found = problems(document)
+    assert set(found) == {
+        "parameters.b",
+        "actors.a.policy.0.do",
+        "actors.a.policy.0.when",
+        "actors.a.policy.0.probability",
+        "actions.parley.rung",
+        "outcomes.1.id",
+        "outcomes.1.when",
+    }
+
+
+def test_loader_reports_every_problem_with_its_line() -> None:
+    text = """\
+name: check
+ladder: [{rung: 0, name: calm}, {rung: 1, name: raid}]
+actors:
+  a:
+    name: A
+    kind: state
+    policy:
+      - {id: hit, when: "cuont(attack) > 0", do: atack, target: bb}
+  b: {name: B, kind: state}
+actions:
+  attack: {rung: 3, hostile: true}
+outcomes:
+  - {id: x, when: "true"}
+  - {id: x, when: "true"}
+"""
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario_text(text, name="check.yaml")
+    found = {(problem.line, problem.path): problem.message for problem in excinfo.value.problems}
+    assert set(found) == {
+        (8, "actors.a.policy[0].when"),
+        (8, "actors.a.policy[0].do"),
+        (8, "actors.a.policy[0].target"),
+        (11, "actions.attack.rung"),
+        (14, "outcomes[1].id"),
+    }
+    assert all(problem.file == "check.yaml" for problem in excinfo.value.problems)
+    message = str(excinfo.value)
+    assert re.search(
+        r"check\.yaml:8:\d+: actors\.a\.policy\[0\]\.do: unknown action 'atack'", message
+    )
+    assert "did you mean 'count'?" in message
+
+
+def test_perception_numbers_may_name_parameters() -> None:
+    document = scenario_with(
+        parameters={"chance": {"value": 0.5}, "seen": {"value": 0.9}, "boast": {"value": 3}},
+        perception={
+            "detection": [{"observer": "b", "actor": "a", "probability": "seen"}],
+            "claims": [{"actor": "a", "enemy_inflation_median": "boast"}],
+        },
+    )
+    assert problems(document) == {}
+
+
+def test_perception_parameter_unknown_or_out_of_range() -> None:
+    document = scenario_with(
+        parameters={"chance": {"value": 0.5}, "boast": {"value": 3}},
+        perception={
+            "detection": [{"observer": "b", "actor": "a", "probability": "chanse"}],
+            "claims": [{"actor": "a", "own_admitted_share": "boast"}],
+        },
+    )
+    assert problems(document) == {
+        "perception.detection.0.probability": (
+            "'chanse' is not a number or a parameter; did you mean 'chance'?"
+        ),
+        "perception.claims.0.own_admitted_share": (
+            "parameter 'boast' is 3; this field needs [0, 1]"
+        ),
+    }
+
+
+def test_misattribution_shares_from_parameters_are_summed() -> None:
+    document = scenario_with(
+        parameters={"chance": {"value": 0.5}, "often": {"value": 0.8}},
+        perception={
+            "misattribution": [
+                {"observer": "b", "actual": "a", "perceived": "c", "probability": "often"},
+                {"observer": "b", "actual": "a", "perceived": "b", "probability": "chance"},
+            ]
+        },
+    )
+    path, message = only_problem(document)
+    assert path == "perception.misattribution.1.probability"
+    assert "add up to 1.3 for 'attack', more than 1" in message

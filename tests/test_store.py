@@ -1,0 +1,199 @@
+"""Results on disk: round trip, refusal to overwrite, atomic writes, the manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from escalation import Scenario, SimulationResults, __version__, read_results, run_scenario
+from escalation.store import (
+    ResultsExistError,
+    atomic_folder,
+    atomic_write_text,
+    check_writable,
+    file_sha256,
+    read_manifest,
+    write_results,
+)
+
+
+@pytest.fixture(scope="module")
+def results(tiny_crisis: Scenario) -> SimulationResults:
+    return run_scenario(tiny_crisis, runs=20, seed=3, path_sample=5, parameters={"raid_rate": 0.4})
+
+
+def siblings(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.parent.iterdir())
+
+
+def test_round_trip(tmp_path: Path, results: SimulationResults) -> None:
+    out = write_results(results, tmp_path / "out")
+    assert out == tmp_path / "out"
+    assert sorted(path.name for path in out.iterdir()) == [
+        "cycles.parquet",
+        "manifest.json",
+        "runs.parquet",
+        "timeseries.parquet",
+    ]
+    back = read_results(out)
+    pd.testing.assert_frame_equal(back.runs, results.runs)
+    pd.testing.assert_frame_equal(back.cycles, results.cycles)
+    pd.testing.assert_frame_equal(back.timeseries, results.timeseries)
+    assert back.seed == results.seed
+    assert back.horizon_days == results.horizon_days
+    assert back.scenario == results.scenario
+    assert back.settings == results.settings
+    assert back.draws == results.draws
+    assert list(back.runs["outcome"].cat.categories) == ["war", "talks", "skirmish", "unclassified"]
+
+
+def test_round_trip_of_a_huge_seed(tmp_path: Path, tiny_crisis: Scenario) -> None:
+    seed = 2**127 + 12345  # seeds drawn from the OS have up to 128 bits
+    big = run_scenario(tiny_crisis, runs=3, seed=seed, path_sample=0)
+    write_results(big, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["seed"] == str(seed)
+    assert read_results(tmp_path / "out").seed == seed
+
+
+def test_refuses_an_existing_folder_without_force(
+    tmp_path: Path, results: SimulationResults
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(
+        ResultsExistError, match="already exists; choose another --out or pass --force"
+    ):
+        write_results(results, out)
+    assert [path.name for path in out.iterdir()] == ["precious.txt"]
+    assert siblings(out) == ["out"]
+
+
+def test_force_replaces_an_existing_folder(tmp_path: Path, results: SimulationResults) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    write_results(results, out, force=True)
+    assert not (out / "stale.txt").exists()
+    assert (out / "manifest.json").is_file()
+    assert siblings(out) == ["out"]  # no staging or replaced folder left behind
+
+
+def test_an_existing_file_is_never_replaced(tmp_path: Path, results: SimulationResults) -> None:
+    out = tmp_path / "out"
+    out.write_text("a file, not a folder")
+    with pytest.raises(ResultsExistError, match="exists and is not a folder"):
+        write_results(results, out, force=True)
+    assert out.read_text() == "a file, not a folder"
+
+
+def test_check_writable(tmp_path: Path) -> None:
+    assert check_writable(tmp_path / "new", force=False) == tmp_path / "new"
+    with pytest.raises(ResultsExistError):
+        check_writable(tmp_path, force=False)
+    assert check_writable(tmp_path, force=True) == tmp_path
+
+
+def write_then_fail(out: Path, error: BaseException, force: bool = False) -> None:
+    """Write part of a folder with :func:`atomic_folder`, then fail."""
+    with atomic_folder(out, force) as staging:
+        (staging / "half.parquet").write_text("half written")
+        raise error
+
+
+def test_atomic_folder_leaves_nothing_on_error(tmp_path: Path) -> None:
+    out = tmp_path / "nested" / "out"
+    with pytest.raises(RuntimeError, match="boom"):
+        write_then_fail(out, RuntimeError("boom"))
+    assert not out.exists()
+    assert list(out.parent.iterdir()) == []
+
+
+def test_atomic_folder_keeps_the_old_folder_on_error(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(KeyboardInterrupt):
+        write_then_fail(out, KeyboardInterrupt(), force=True)
+    assert [path.name for path in out.iterdir()] == ["precious.txt"]
+    assert siblings(out) == ["out"]
+
+
+def test_atomic_folder_appears_whole(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with atomic_folder(out) as staging:
+        (staging / "a.txt").write_text("a")
+        assert not out.exists()  # nothing at the destination while it is written
+    assert (out / "a.txt").read_text() == "a"
+    assert siblings(out) == ["out"]
+
+
+def test_write_failure_leaves_no_partial_folder(
+    tmp_path: Path, results: SimulationResults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_results(results, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_text(tmp_path: Path) -> None:
+    target = tmp_path / "note.txt"
+    target.write_text("old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert [path.name for path in tmp_path.iterdir()] == ["note.txt"]
+
+
+def test_manifest_content(tmp_path: Path, results: SimulationResults) -> None:
+    scenario_file = tmp_path / "tiny.yaml"
+    scenario_file.write_text("name: tiny\n")
+    out = write_results(
+        results,
+        tmp_path / "out",
+        command=["escalation", "run", str(scenario_file)],
+        input_files=[scenario_file],
+    )
+    manifest = read_manifest(out)
+    assert manifest["kind"] == "run"
+    assert manifest["seed"] == "3"
+    assert isinstance(manifest["seed"], str)
+    assert manifest["command"] == ["escalation", "run", str(scenario_file)]
+    assert manifest["inputs"] == {str(scenario_file): file_sha256(scenario_file)}
+    assert manifest["scenario"] == results.scenario.model_dump(mode="json")
+    assert Scenario.model_validate(manifest["scenario"]) == results.scenario
+    versions = manifest["versions"]
+    assert versions["escalation"] == __version__
+    assert {"python", "numpy", "pandas", "mesa", "numba", "platform"} <= set(versions)
+    assert manifest["settings"]["parameters"] == {"raid_rate": 0.4}
+    assert manifest["settings"]["runs"] == 20
+    assert manifest["random_draws"] == results.draws > 0
+    assert "Philox" in manifest["rng"]
+    assert set(manifest["timings"]) == {"simulate_seconds", "runs_per_second"}
+
+
+def test_file_sha256(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"abc")
+    assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_read_results_of_a_folder_without_manifest(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a results folder"):
+        read_results(tmp_path)
+
+
+def test_stored_runs_keep_missing_days_as_missing(
+    tmp_path: Path, results: SimulationResults
+) -> None:
+    back = read_results(write_results(results, tmp_path / "out"))
+    never = back.runs["open_talks_first_day"]
+    np.testing.assert_array_equal(never.isna(), results.runs["open_talks_first_day"].isna())
