@@ -120,11 +120,6 @@ def test_run_with_force_replaces_the_folder(
     assert len(read_results(out).runs) == 12
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cmd_run re-reads the scenario file after simulating (resolved_document) and "
-    "hashes it at write time: an edited file is hashed as edited, a deleted one loses the runs",
-)
 @pytest.mark.parametrize("change", ["edit", "delete"])
 def test_run_records_the_scenario_as_it_was_read(
     capsys: pytest.CaptureFixture[str],
@@ -201,11 +196,6 @@ def test_bad_arguments(
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--days is only checked >= 1: a horizon above the schema's 36500 days is "
-    "simulated (and beyond 65535 days ends in a ValueError traceback from rng)",
-)
 @pytest.mark.parametrize("days", ["36501", "70000"])
 def test_days_beyond_the_schemas_horizon_is_refused_before_any_run(
     capsys: pytest.CaptureFixture[str],

@@ -37,6 +37,7 @@ def test_round_trip(tmp_path: Path, results: SimulationResults) -> None:
         "cycles.parquet",
         "manifest.json",
         "runs.parquet",
+        "spells.parquet",
         "timeseries.parquet",
     ]
     back = read_results(out)

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BadInput", "main", "positive_int", "non_negative_int"]
+__all__ = ["BadInput", "horizon_days", "main", "non_negative_int", "positive_int"]
 
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("escalation.plots.commands",)
 """Modules that add verbs: each has ``register(subparsers)``."""
 
 
@@ -45,6 +45,19 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_HORIZON_DAYS = 36500
+"""The longest horizon a scenario may ask for (a hundred years), as in the schema."""
+
+
+def horizon_days(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_HORIZON_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_HORIZON_DAYS} days (a hundred years), got {value}"
+        )
+    return value
+
+
 def _progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
     from tqdm.auto import tqdm
 
@@ -64,9 +77,13 @@ def _default_out(name: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.replicates import default_workers, run_scenario
-    from escalation.store import check_writable, write_results
+    from escalation.scenario.loader import resolved_document
+    from escalation.store import check_writable, file_sha256, write_results
 
     scenario = _load(args.scenario, args.set)
+    # Hash the inputs now, as they were read: an edit during the run changes nothing.
+    _, sources = resolved_document(args.scenario, args.set)
+    hashes = {str(path): file_sha256(path) for path in sources.files}
     out = Path(args.out) if args.out else _default_out(scenario.name)
     check_writable(out, args.force)
     runs = args.runs or scenario.runs
@@ -83,20 +100,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     finally:
         close()
-    from escalation.scenario.loader import resolved_document
-
-    _, sources = resolved_document(args.scenario, args.set)
     write_results(
         results,
         out,
         force=args.force,
         command=["escalation", *sys.argv[1:]] if args.argv is None else ["escalation", *args.argv],
-        input_files=sources.files,
+        input_hashes=hashes,
     )
     print(results.summary())
     print(
         f"\nResults written to {out}/ (manifest.json, runs.parquet, cycles.parquet, "
-        "timeseries.parquet)"
+        "spells.parquet, timeseries.parquet)"
     )
     print(f"Replay a run: escalation replay {out} --run 0")
     return 0
@@ -179,8 +193,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from escalation import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        __version__ = version("escalation")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        __version__ = "0.0.0+unknown"
     parser = _Parser(
         prog="escalation",
         description="Simulate escalation scenarios written as YAML doctrine, over many runs.",
@@ -192,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = verbs.add_parser("run", help="run a scenario many times and summarise the outcomes")
     run.add_argument("scenario", help="scenario file (YAML)")
     run.add_argument("--runs", type=positive_int, help="number of runs (default: the scenario's)")
-    run.add_argument("--days", type=positive_int, help="horizon in days (default: the scenario's)")
+    run.add_argument(
+        "--days", type=horizon_days, help="horizon in days, 1 to 36500 (default: the scenario's)"
+    )
     run.add_argument("--seed", type=non_negative_int, help="root seed (default: drawn, recorded)")
     run.add_argument(
         "--set",

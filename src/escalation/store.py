@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -123,9 +123,16 @@ def manifest_for(
     *,
     command: Sequence[str] | None,
     input_files: Iterable[str | os.PathLike[str]] = (),
+    input_hashes: Mapping[str, str] | None = None,
     kind: str = "run",
 ) -> dict[str, Any]:
-    """The provenance of a results folder."""
+    """The provenance of a results folder.
+
+    ``input_hashes`` (path to SHA-256) records inputs hashed when they were read;
+    ``input_files`` are hashed now.
+    """
+    inputs = dict(input_hashes or {})
+    inputs.update({str(path): file_sha256(path) for path in input_files})
     return {
         "kind": kind,
         "versions": _versions(),
@@ -136,7 +143,7 @@ def manifest_for(
         "settings": results.settings,
         "timings": results.timings,
         "random_draws": results.draws,
-        "inputs": {str(path): file_sha256(path) for path in input_files},
+        "inputs": inputs,
         "scenario": results.scenario.model_dump(mode="json"),
     }
 
@@ -148,9 +155,12 @@ def write_results(
     force: bool = False,
     command: Sequence[str] | None = None,
     input_files: Iterable[str | os.PathLike[str]] = (),
+    input_hashes: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``manifest.json`` and the tables: runs, cycles, spells, timeseries (Parquet)."""
-    manifest = manifest_for(results, command=command, input_files=input_files)
+    manifest = manifest_for(
+        results, command=command, input_files=input_files, input_hashes=input_hashes
+    )
     with atomic_folder(out, force) as staging:
         results.runs.to_parquet(staging / "runs.parquet", index=False)
         results.cycles.to_parquet(staging / "cycles.parquet", index=False)

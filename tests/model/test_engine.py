@@ -535,7 +535,7 @@ def test_exploding_tempo_from_an_override_is_refused() -> None:
 
 def test_unknown_parameter_override_is_refused() -> None:
     subject = one_actor("- {id: go, do: probe}\n", "probe: {rung: 1}\n")
-    with pytest.raises(KeyError, match="unknown parameter 'nope'"):
+    with pytest.raises(ValueError, match="unknown parameter 'nope'"):
         simulate(subject, 2, parameters={"nope": 1.0})
 
 

@@ -99,12 +99,13 @@ actors:
     name: A
     kind: state
     policy:
-      - {id: go, do: attack, target: b}
+      - {id: go, do: attack, target: c}
   b:
     name: B
     kind: state
     policy:
       - {id: noticed, when: "count(attack, by=a, within=1) > 0", do: note}
+  c: {name: C, kind: state}
 actions:
   attack: {rung: 1, hostile: true}
   note: {rung: 0}
@@ -113,6 +114,7 @@ actions:
 
 @pytest.mark.parametrize("probability", [0.0, 0.4, 1.0])
 def test_detection_thins_what_the_observer_sees(probability: float) -> None:
+    """A third party (b) notices a's acts on c with the detection probability."""
     perception = (
         f"perception:\n  detection:\n    - {{observer: b, actor: a, probability: {probability}}}\n"
     )
@@ -189,3 +191,14 @@ def test_misattribution_limited_to_actions() -> None:
     runs = simulate(subject, 3000)
     np.testing.assert_array_equal(runs["a_dead_true"] + runs["c_dead_true"], 20)
     assert within_se(runs["c_dead_true"], 12, math.sqrt(20 * 0.6 * 0.4))
+
+
+def test_a_target_always_notices_an_attack_on_itself() -> None:
+    perception = "perception:\n  detection:\n    - {observer: c, actor: a, probability: 0.0}\n"
+    text = DETECTION.replace(
+        "  c: {name: C, kind: state}",
+        "  c:\n    name: C\n    kind: state\n    policy:\n"
+        '      - {id: felt, when: "count(attack, by=a, within=1) > 0", do: note}',
+    )
+    runs = simulate(scenario(text + perception, horizon=21), 50)
+    assert (runs["note_count"] == 40).all()  # b sees all 20, and so does c, undetected or not

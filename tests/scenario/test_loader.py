@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from escalation.scenario import Scenario, ScenarioError, load_scenario, load_scenario_text
@@ -533,3 +534,12 @@ def test_json_schema_is_the_scenario_schema() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["title"]
     assert {"actors", "actions", "outcomes", "extends"} <= set(schema["properties"])
+
+
+def test_exponent_floats_are_numbers_as_in_yaml_1_2(tiny):
+    """PyYAML (YAML 1.1) reads 1e-3 as text; scenario files read it as a number."""
+    text = tiny.replace("value: 0.5", "value: 5e-1")
+    assert "5e-1" in text
+    scenario = load_scenario_text(text)
+    assert next(iter(scenario.parameters.values())).value == pytest.approx(0.5)
+    assert yaml.safe_load("x: 1e-3") == {"x": "1e-3"}  # the global loader is untouched

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 DEFAULT_BLOCK_SIZE = 5000
+MAX_HORIZON_DAYS = 36500
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -60,10 +61,12 @@ _PLANS: dict[int, tuple[Scenario, Plan]] = {}
 def run_block(task: BlockTask) -> BlockResult:
     """Simulate one block (in whichever process runs it)."""
     cached = _PLANS.get(id(task.scenario))
-    if cached is None or cached[0] is not task.scenario:
+    if cached is not None and cached[0] is task.scenario:
+        plan = cached[1]
+    else:
+        plan = build_plan(task.scenario)
         _PLANS.clear()
-        _PLANS[id(task.scenario)] = (task.scenario, build_plan(task.scenario))
-    plan = _PLANS[id(task.scenario)][1]
+        _PLANS[id(task.scenario)] = (task.scenario, plan)
     model = EscalationModel(
         task.scenario,
         runs=task.stop - task.start,
@@ -227,6 +230,8 @@ def run_scenario(
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     horizon = scenario.horizon_days if horizon_days is None else horizon_days
+    if not 1 <= horizon <= MAX_HORIZON_DAYS:
+        raise ValueError(f"horizon_days must be in [1, {MAX_HORIZON_DAYS}], got {horizon}")
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else rng.fresh_seed()
     if workers < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,35 @@ from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
 __all__ = ["EscalationModel", "ModelError", "parameter_values"]
+
+
+def _checked_parameter(
+    scenario: Scenario, name: str, value: float, known: dict[str, float]
+) -> float:
+    """A parameter override, refused when it names nothing or leaves the domain."""
+    from escalation.model.plan import parameter_name
+    from escalation.scenario.expressions import suggest
+
+    try:
+        canonical = parameter_name(scenario, name)
+    except KeyError:
+        raise ValueError(f"unknown parameter {name!r}{suggest(name, known)}") from None
+    actor, _, short = canonical.partition(".")
+    declared = scenario.actors[actor].parameters[short] if short else scenario.parameters[actor]
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"parameter {name!r} must be a finite number, got {value!r}")
+    if (declared.min is not None and number < declared.min) or (
+        declared.max is not None and number > declared.max
+    ):
+        raise ValueError(
+            f"parameter {name!r} = {number:g} is outside its domain "
+            f"[{declared.min if declared.min is not None else '-inf'}, "
+            f"{declared.max if declared.max is not None else 'inf'}]"
+        )
+    if declared.integer and number != int(number):
+        raise ValueError(f"parameter {name!r} takes whole numbers, got {number:g}")
+    return number
 
 
 def parameter_values(scenario: Scenario) -> dict[str, float]:
@@ -99,13 +129,11 @@ class EscalationModel(mesa.Model):
             run_ids = np.arange(first_run, first_run + runs)
         self.run_ids = np.asarray(run_ids, dtype=np.uint32)
         self.horizon = scenario.horizon_days if horizon_days is None else horizon_days
-        if self.horizon < 1:
-            raise ValueError(f"horizon_days must be >= 1, got {self.horizon}")
+        if not 1 <= self.horizon <= 36500:
+            raise ValueError(f"horizon_days must be in [1, 36500], got {self.horizon}")
         params = parameter_values(scenario)
         for name, value in (parameters or {}).items():
-            if name not in params:
-                raise KeyError(f"unknown parameter {name!r}")
-            params[name] = float(value)
+            params[name] = _checked_parameter(scenario, name, value, params)
         self.recorder = BlockRecorder(self.plan, self.run_ids, params, self.horizon, path_sample)
         self.state = self.recorder.state
         self.events_today: list[Event] = []

@@ -189,7 +189,8 @@ class BlockRecorder:
             detect, blame = 1.0, []
             if observer is not None and observer != event.actor:
                 pair = (observer, event.actor)
-                detect = self.detection.get(pair, 1.0)
+                # Nobody misses an attack on themselves, though they may misjudge its author.
+                detect = 1.0 if observer == event.target else self.detection.get(pair, 1.0)
                 blame = [
                     (other, probability)
                     for other, probability, actions in self.misattribution.get(pair, ())

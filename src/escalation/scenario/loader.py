@@ -83,6 +83,19 @@ def _unsupported(tag: str) -> str:
     return f"unsupported tag {_short_tag(tag)}: a scenario is plain data, never code"
 
 
+# PyYAML follows YAML 1.1, where a float needs a dot: 1e-3 would be the string
+# "1e-3".  Scenario files are written the YAML 1.2 way, so exponent-only floats are
+# numbers here (the resolver list is copied, never shared with yaml.SafeLoader).
+_FLOAT_1_2 = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
 class _ScenarioLoader(yaml.SafeLoader):
     """PyYAML's safe loader, building a positioned tree of plain data.
 
@@ -183,6 +196,16 @@ class _ScenarioLoader(yaml.SafeLoader):
                 self.problem(at, path, "a merge key '<<' takes a mapping or a list of mappings")
         return found
 
+
+
+
+_ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789.")
+)
 
 def _parse(text: str, file: str | None) -> _Node | None:
     """Text -> positioned tree; None for an empty document."""
