@@ -106,7 +106,8 @@ def story_lines(replay: Replay, scenario: Scenario, *, routine: bool = False) ->
     lines = [f"Run {replay.run}: outcome {replay.row['outcome']}"]
     quiet: dict[int, list[float]] = {}
     for record in records:
-        actor, action, target = str(record["actor"]), str(record["action"]), record["target"]
+        actor, action = str(record["actor"]), str(record["action"])
+        target = record["target"] if isinstance(record["target"], str) else None
         day, count, rule = int(record["day"]), int(record["count"]), str(record["rule"])
         rung = scenario.actions[action].rung
         if not routine and rung == 0 and not rule:
