@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.model.actors import ActorAgent, Event, ModelError
-from escalation.model.plan import Plan, build_plan
+from escalation.model.plan import Plan, at, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
@@ -21,9 +20,10 @@ __all__ = ["EscalationModel", "ModelError", "parameter_values"]
 
 
 def _checked_parameter(
-    scenario: Scenario, name: str, value: float, known: dict[str, float]
-) -> float:
-    """A parameter override, refused when it names nothing or leaves the domain."""
+    scenario: Scenario, name: str, value: Any, known: dict[str, Any], n: int
+) -> tuple[str, Any]:
+    """A parameter override (one value, or one per run), refused when it names nothing
+    or leaves the parameter's domain."""
     from escalation.model.plan import parameter_name
     from escalation.scenario.expressions import suggest
 
@@ -33,20 +33,32 @@ def _checked_parameter(
         raise ValueError(f"unknown parameter {name!r}{suggest(name, known)}") from None
     actor, _, short = canonical.partition(".")
     declared = scenario.actors[actor].parameters[short] if short else scenario.parameters[actor]
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"parameter {name!r} must be a finite number, got {value!r}")
-    if (declared.min is not None and number < declared.min) or (
-        declared.max is not None and number > declared.max
-    ):
+    values = np.asarray(value, dtype=np.float64)
+    if values.ndim > 1 or (values.ndim == 1 and values.size != n):
         raise ValueError(
-            f"parameter {name!r} = {number:g} is outside its domain "
-            f"[{declared.min if declared.min is not None else '-inf'}, "
-            f"{declared.max if declared.max is not None else 'inf'}]"
+            f"parameter {name!r}: expected one value, or one per run ({n}), got shape "
+            f"{values.shape}"
         )
-    if declared.integer and number != int(number):
-        raise ValueError(f"parameter {name!r} takes whole numbers, got {number:g}")
-    return number
+    flat = values.reshape(-1)
+    problems = [
+        (~np.isfinite(flat), "must be a finite number"),
+        (flat < declared.min if declared.min is not None else np.zeros(flat.size, bool), ""),
+        (flat > declared.max if declared.max is not None else np.zeros(flat.size, bool), ""),
+        (flat != np.round(flat) if declared.integer else np.zeros(flat.size, bool), ""),
+    ]
+    for index, (bad, _) in enumerate(problems):
+        if np.any(bad):
+            worst = float(flat[bad][0])
+            if index == 0:
+                raise ValueError(f"parameter {name!r} must be a finite number, got {worst!r}")
+            if index == 3:
+                raise ValueError(f"parameter {name!r} takes whole numbers, got {worst:g}")
+            raise ValueError(
+                f"parameter {name!r} = {worst:g} is outside its domain "
+                f"[{declared.min if declared.min is not None else '-inf'}, "
+                f"{declared.max if declared.max is not None else 'inf'}]"
+            )
+    return canonical, (float(values) if values.ndim == 0 else values)
 
 
 def parameter_values(scenario: Scenario) -> dict[str, float]:
@@ -105,7 +117,7 @@ class EscalationModel(mesa.Model):
         first_run: int = 0,
         horizon_days: int | None = None,
         family: int = 0,
-        parameters: dict[str, float] | None = None,
+        parameters: dict[str, Any] | None = None,
         run_ids: Sequence[int] | NDArray[np.integer[Any]] | None = None,
         trace: bool = False,
         path_sample: int = 0,
@@ -133,7 +145,10 @@ class EscalationModel(mesa.Model):
             raise ValueError(f"horizon_days must be in [1, 36500], got {self.horizon}")
         params = parameter_values(scenario)
         for name, value in (parameters or {}).items():
-            params[name] = _checked_parameter(scenario, name, value, params)
+            canonical, checked = _checked_parameter(
+                scenario, name, value, params, self.run_ids.size
+            )
+            params[canonical] = checked
         self.recorder = BlockRecorder(self.plan, self.run_ids, params, self.horizon, path_sample)
         self.state = self.recorder.state
         self.events_today: list[Event] = []
@@ -190,7 +205,18 @@ class EscalationModel(mesa.Model):
         while self.running:
             self.step()
         assert self.result is not None
+        self.release()
         return self.result
+
+    def release(self) -> None:
+        """Let Mesa forget this model, so a worker running many blocks does not grow.
+
+        Mesa 3.3 keeps every model as a key of the class attribute ``Agent._ids``
+        (mesa issue #3179, fixed upstream in mesa PR #3180).
+        """
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
 
     def _casualties(self, event: Event) -> None:
         plan = self.plan
@@ -240,7 +266,7 @@ class EscalationModel(mesa.Model):
         runs = event.runs
         variables[f"{victim}.casualties"][runs] += deaths
         victim_claims = recorder.claims.get(victim)
-        admitted = deaths * (victim_claims.admitted_share if victim_claims else 1.0)
+        admitted = deaths * (at(victim_claims.admitted_share, runs) if victim_claims else 1.0)
         variables[f"{victim}.admitted_casualties"][runs] += admitted
         acknowledged = self.scenario.actions[event.action].acknowledged
         if not acknowledged:
@@ -248,19 +274,19 @@ class EscalationModel(mesa.Model):
         claims = recorder.claims.get(claimant) if claimant else None
         if claims is None:
             claimed = deaths
-        elif claims.inflation_sigma > 0:
+        elif np.any(claims.inflation_sigma > 0):
             site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
             claimed = deaths * rng.lognormal(
                 self.key,
                 self.run_ids[runs],
                 self.state.day,
                 site,
-                claims.inflation_median,
-                claims.inflation_sigma,
+                at(claims.inflation_median, runs),
+                at(claims.inflation_sigma, runs),
                 self.family,
             )
         else:
-            claimed = deaths * claims.inflation_median
+            claimed = deaths * at(claims.inflation_median, runs)
         variables[f"{victim}.claimed_casualties"][runs] += claimed
         return claimed
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from escalation.model.compiler import (
     BUILTIN_ACTOR_VARIABLES,
@@ -27,7 +30,10 @@ __all__ = [
     "Plan",
     "RulePlan",
     "TempoPlan",
+    "at",
     "build_plan",
+    "parameter_name",
+    "resolve",
 ]
 
 
@@ -104,14 +110,25 @@ Number = float | str
 """A number, or the name of a parameter whose value it takes in each block."""
 
 
-def resolve(value: Number, params: dict[str, float], what: str, low: float, high: float) -> float:
-    """The value of a number-or-parameter for a block, checked against its range."""
+def resolve(value: Number, params: Mapping[str, Any], what: str, low: float, high: float) -> Any:
+    """The value of a number-or-parameter for a block, checked against its range.
+
+    A parameter may hold one value per run (an array), as when a block gathers
+    several points of a sweep; the result is then an array too.
+    """
     from escalation.model.actors import ModelError
 
     number = params[value] if isinstance(value, str) else float(value)
-    if not low <= number <= high:
-        raise ModelError(f"{what}: must be in [{low:g}, {high:g}], got {number:g}")
+    bad = ~((np.asarray(number) >= low) & (np.asarray(number) <= high))
+    if np.any(bad):
+        worst = float(np.asarray(number)[bad].flat[0]) if np.ndim(number) else float(number)
+        raise ModelError(f"{what}: must be in [{low:g}, {high:g}], got {worst:g}")
     return number
+
+
+def at(value: Any, runs: Any) -> Any:
+    """``value`` for the runs ``runs`` of the block: a per-run array is indexed."""
+    return value[runs] if np.ndim(value) else value
 
 
 @dataclass

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.model.compiler import ObservationKey
-from escalation.model.plan import ClaimPlan, Plan, resolve
+from escalation.model.plan import ClaimPlan, Plan, at, resolve
 from escalation.model.state import BlockState, ObservationTracker, Observed
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ class BlockRecorder:
                     for other, probability, actions in self.misattribution.get(pair, ())
                     if actions is None or event.action in actions
                 ]
-            if detect >= 1.0 and not blame:
+            if np.all(detect >= 1.0) and not blame:
                 # Seen as it is: one batch, attributed to its actor.
                 batch = Observed(
                     n,
@@ -215,9 +215,9 @@ class BlockRecorder:
                 continue
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
             ids = run_ids[runs]
-            if detect < 1.0:
+            if np.any(detect < 1.0):
                 site = rng.site_id(f"detect:{observer}:{slot_name}")
-                seen = rng.bernoulli(key, ids, day, site, detect, family)
+                seen = rng.bernoulli(key, ids, day, site, at(detect, runs), family)
                 runs, counts, deaths, chain, root, ids = (
                     runs[seen],
                     counts[seen],
@@ -230,8 +230,9 @@ class BlockRecorder:
             if blame and runs.size:
                 site = rng.site_id(f"misattribute:{observer}:{slot_name}")
                 draw = rng.uniform(key, ids, day, site, family)
-                edge = 0.0
-                for other, probability in blame:
+                edge: Any = 0.0
+                for other, share in blame:
+                    probability = at(share, runs)
                     hit = (draw >= edge) & (draw < edge + probability)
                     perceived[hit] = plan.actor_index(other)
                     edge += probability
