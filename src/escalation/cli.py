@@ -17,7 +17,10 @@ from typing import Any
 
 __all__ = ["BadInput", "horizon_days", "main", "non_negative_int", "positive_int"]
 
-EXTENSIONS: tuple[str, ...] = ("escalation.plots.commands",)
+EXTENSIONS: tuple[str, ...] = (
+    "escalation.plots.commands",
+    "escalation.experiments.commands",
+)
 """Modules that add verbs: each has ``register(subparsers)``."""
 
 

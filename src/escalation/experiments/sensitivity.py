@@ -1,0 +1,255 @@
+"""Global sensitivity of a sweep's outputs: Sobol indices and Morris elementary effects.
+
+The outputs are per-point and replicate-averaged: a column of the sweep's
+summary, an outcome share (``share_open_war``) or a metric's mean
+(``mean_max_rung``).  Sobol indices (first order ``S1`` and total ``ST``, with
+bootstrap intervals) need a ``sobol`` design; Morris effects (``mu_star``,
+``sigma``) a ``morris`` design.  Both are SALib's
+(:func:`SALib.analyze.sobol.analyze`, :func:`SALib.analyze.morris.analyze`),
+their bootstrap seeded from a fixed child of the sweep's root seed.
+
+The averaging over a point's replicates leaves Monte Carlo noise in the
+outputs; it inflates the indices of every factor a little (an inert factor's
+``ST`` is not exactly 0), less so the more runs per point.
+
+References
+----------
+Saltelli, A. et al. (2010). Variance based sensitivity analysis of model output.
+Computer Physics Communications 181(2), 259-270.
+Morris, M. D. (1991). Factorial sampling plans for preliminary computational
+experiments. Technometrics 33(2), 161-174.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from escalation.experiments.design import DesignFactor, DesignSpec, make_design
+from escalation.experiments.sweep_folder import SweepResults
+from escalation.scenario.errors import did_you_mean
+
+__all__ = [
+    "AnalysisError",
+    "analysis_seed",
+    "default_outputs",
+    "morris_table",
+    "output_column",
+    "output_values",
+    "sensitivity",
+    "sobol_table",
+    "unit_sample",
+]
+
+ANALYSIS_STREAM = 2
+"""The child of the root seed that seeds bootstrap resampling."""
+
+FloatArray = NDArray[np.float64]
+
+
+class AnalysisError(ValueError):
+    """An analysis that the sweep cannot support (wrong design, failed points, NaN output)."""
+
+
+def analysis_seed(root_seed: int) -> int:
+    """The bootstrap seed of an analysis: a fixed child of the sweep's root seed.
+
+    Never 0: SALib's Sobol analysis takes a seed of 0 for "no seed" and then draws
+    from NumPy's global generator.
+    """
+    state = np.random.SeedSequence(root_seed, spawn_key=(ANALYSIS_STREAM,)).generate_state(1)
+    return int(state[0]) + 1
+
+
+def output_column(summary: pd.DataFrame, name: str) -> str:
+    """The summary column an output name means.
+
+    ``share_war`` and ``mean_max_rung`` are columns; ``war`` means ``share_war``
+    (an outcome) and ``max_rung`` means ``mean_max_rung`` (a metric).
+    """
+    for candidate in (name, f"share_{name}", f"mean_{name}"):
+        if candidate in summary.columns and _is_output(candidate):
+            return candidate
+    outputs = [c for c in summary.columns if _is_output(c)]
+    names = outputs + [c.removeprefix("share_") for c in outputs if c.startswith("share_")]
+    raise AnalysisError(
+        f"no output {name!r} in the sweep{did_you_mean(name, names)}; outputs are outcome "
+        "shares (share_OUTCOME, or the outcome's name) and metric means (mean_METRIC)"
+    )
+
+
+def _is_output(column: str) -> bool:
+    if column.startswith("share_"):
+        return not column.endswith(("_low", "_high"))
+    return column.startswith(("mean_", "q05_", "q50_", "q95_"))
+
+
+def default_outputs(summary: pd.DataFrame) -> list[str]:
+    """Every outcome share that varies across the points."""
+    ok = summary[~summary["failed"]]
+    return [
+        column
+        for column in summary.columns
+        if column.startswith("share_") and _is_output(column) and ok[column].nunique() > 1
+    ]
+
+
+def output_values(results: SweepResults, output: str) -> FloatArray:
+    """An output per point, in point order; every point must have run and defined it."""
+    summary = results.summary.sort_values("point")
+    failed = summary["failed"].to_numpy(dtype=bool)
+    if failed.any():
+        points = ", ".join(str(p) for p in summary["point"][failed].head(5))
+        raise AnalysisError(
+            f"{int(failed.sum())} of {failed.size} points failed (points {points}...); "
+            "sensitivity indices "
+            "need every point of the design"
+        )
+    values = summary[output].to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        raise AnalysisError(
+            f"{output} is undefined (NaN) at {int(np.isnan(values).sum())} points: no run "
+            "there had the event it measures"
+        )
+    return values
+
+
+def unit_sample(results: SweepResults) -> FloatArray:
+    """The design's sample in the unit cube, regenerated from the manifest and the seed."""
+    manifest = results.manifest
+    factors = [DesignFactor.from_dict(f) for f in manifest["factors"]]
+    settings = {k: v for k, v in manifest["design"].items() if k in DesignSpec.__annotations__}
+    design = make_design(factors, DesignSpec(**settings), results.seed)
+    stored = results.points.sort_values("point")[results.factor_names].to_numpy(np.float64)
+    made = design.points[results.factor_names].to_numpy(np.float64)
+    if design.unit is None or made.shape != stored.shape or not np.array_equal(made, stored):
+        raise AnalysisError(
+            "the design regenerated from the seed differs from points.parquet (another "
+            "version of SALib or SciPy?); the Morris sample cannot be recovered"
+        )
+    return design.unit
+
+
+def sobol_table(
+    names: list[str],
+    outputs: FloatArray,
+    *,
+    second_order: bool = False,
+    resamples: int = 1000,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Sobol indices from outputs on a Saltelli design, ranked by total index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``parameter``, ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (half-widths of
+        the 95% bootstrap intervals), highest ``ST`` first.
+    """
+    from SALib.analyze import sobol
+
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+    indices: Any = sobol.analyze(
+        problem,
+        outputs,
+        calc_second_order=second_order,
+        num_resamples=resamples,
+        conf_level=0.95,
+        print_to_console=False,
+        seed=seed,
+    )
+    table = pd.DataFrame(
+        {
+            "parameter": names,
+            **{
+                key: np.asarray(indices[key], dtype=np.float64)
+                for key in ("S1", "S1_conf", "ST", "ST_conf")
+            },
+        }
+    )
+    return table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def morris_table(
+    names: list[str],
+    unit: FloatArray,
+    outputs: FloatArray,
+    *,
+    levels: int,
+    resamples: int = 1000,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Morris elementary effects, ranked by ``mu_star``.
+
+    The effects are per unit of the normalised factor (0 to 1 across its range,
+    or across its distribution's quantiles).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``parameter``, ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu``.
+    """
+    from SALib.analyze import morris
+
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+    effects: Any = morris.analyze(
+        problem,
+        unit,
+        outputs,
+        num_resamples=resamples,
+        conf_level=0.95,
+        print_to_console=False,
+        num_levels=levels,
+        seed=seed,
+    )
+    table = pd.DataFrame(
+        {
+            "parameter": names,
+            **{
+                key: np.asarray(effects[key], dtype=np.float64)
+                for key in ("mu_star", "mu_star_conf", "sigma", "mu")
+            },
+        }
+    )
+    return table.sort_values("mu_star", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def sensitivity(results: SweepResults, output: str, *, resamples: int = 1000) -> pd.DataFrame:
+    """Sobol indices or Morris effects of one output, as the sweep's design allows.
+
+    Raises
+    ------
+    AnalysisError
+        The design is neither ``sobol`` nor ``morris``; a point failed; the output
+        is undefined somewhere.
+    """
+    design = results.manifest["design"]
+    kind = design["kind"]
+    if kind not in ("sobol", "morris"):
+        raise AnalysisError(
+            f"the {kind} design gives no sensitivity indices: they need a sobol or morris "
+            "design; scenario discovery (--discover) works on any design"
+        )
+    values = output_values(results, output)
+    seed = analysis_seed(results.seed)
+    if kind == "sobol":
+        return sobol_table(
+            results.factor_names,
+            values,
+            second_order=bool(design.get("second_order")),
+            resamples=resamples,
+            seed=seed,
+        )
+    from escalation.experiments.design import MORRIS_LEVELS
+
+    return morris_table(
+        results.factor_names,
+        unit_sample(results),
+        values,
+        levels=int(design.get("levels") or MORRIS_LEVELS),
+        resamples=resamples,
+        seed=seed,
+    )

@@ -1,0 +1,74 @@
+"""The summary of a sweep point: outcome shares with intervals, metric means and quantiles.
+
+One row per point of ``summary.parquet``: ``point``, the factor columns, ``runs``,
+then for each outcome ``o`` (the scenario's, then ``unclassified``)
+``share_o``, ``share_o_low`` and ``share_o_high`` (Wilson 95% interval), then for
+each numeric metric ``m`` of the runs ``mean_m``, ``q05_m``, ``q50_m`` and
+``q95_m``, and last ``failed`` and ``error``.  A metric that is NaN in some runs
+(the first day of an act that never happened) is summarised over the runs where
+it is defined; all NaN gives NaN.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from escalation.report_text import wilson_interval
+
+__all__ = ["QUANTILES", "failed_row", "point_summary", "summary_frame"]
+
+QUANTILES = (0.05, 0.5, 0.95)
+
+
+def point_summary(runs: pd.DataFrame, outcomes: list[str], metrics: list[str]) -> dict[str, Any]:
+    """The summary row of one point from its runs (``point``, ``outcome``, metrics)."""
+    n = len(runs)
+    row: dict[str, Any] = {"point": int(runs["point"].iloc[0]), "runs": n}
+    counts = runs["outcome"].astype(str).value_counts()
+    found = np.array([counts.get(o, 0) for o in outcomes], dtype=np.int64)
+    low, high = wilson_interval(found, n)
+    for index, outcome in enumerate(outcomes):
+        row[f"share_{outcome}"] = found[index] / n
+        row[f"share_{outcome}_low"] = float(low[index])
+        row[f"share_{outcome}_high"] = float(high[index])
+    values = runs[metrics].to_numpy(dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN metrics give NaN, as stated
+        means = np.nanmean(values, axis=0)
+        quantiles = np.nanquantile(values, QUANTILES, axis=0)
+    for index, metric in enumerate(metrics):
+        row[f"mean_{metric}"] = float(means[index])
+        for q, level in enumerate(QUANTILES):
+            row[f"q{round(level * 100):02d}_{metric}"] = float(quantiles[q, index])
+    row["failed"] = False
+    row["error"] = None
+    return row
+
+
+def failed_row(point: int, error: str) -> dict[str, Any]:
+    """The summary row of a point whose model raised."""
+    return {"point": point, "runs": 0, "failed": True, "error": error}
+
+
+def summary_frame(
+    rows: list[dict[str, Any]], points: pd.DataFrame, outcomes: list[str], metrics: list[str]
+) -> pd.DataFrame:
+    """The rows as a table with the factor columns, in the documented column order."""
+    statistics = [f"share_{o}{suffix}" for o in outcomes for suffix in ("", "_low", "_high")] + [
+        f"{kind}_{m}"
+        for m in metrics
+        for kind in ("mean", *(f"q{round(q * 100):02d}" for q in QUANTILES))
+    ]
+    frame = pd.DataFrame(rows, columns=["point", "runs", *statistics, "failed", "error"])
+    frame[statistics] = frame[statistics].astype(np.float64)
+    frame["point"] = frame["point"].astype(np.int64)
+    frame["runs"] = frame["runs"].astype(np.int64)
+    frame["failed"] = frame["failed"].astype(bool)
+    frame["error"] = frame["error"].astype("string")
+    factors = [c for c in points.columns if c != "point"]
+    merged = points.merge(frame, on="point", how="right", validate="one_to_one")
+    return merged[["point", *factors, "runs", *statistics, "failed", "error"]]

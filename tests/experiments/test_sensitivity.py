@@ -1,0 +1,161 @@
+"""Sobol indices and Morris effects on small sweeps whose ranking is known.
+
+In the duel, ``attack_chance`` drives how often the sides clash while ``inert``
+is used by nothing.  With common random numbers, moving ``inert`` changes no run
+at all, so its indices are exactly zero, not merely small.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from escalation import Scenario
+from escalation.cli import main
+from escalation.experiments.design import DesignFactor, DesignSpec
+from escalation.experiments.experiment import command_line_experiment, sweep_spec
+from escalation.experiments.factors import parse_vary
+from escalation.experiments.sensitivity import (
+    AnalysisError,
+    analysis_seed,
+    morris_table,
+    output_column,
+    sensitivity,
+    sobol_table,
+)
+from escalation.experiments.sweep import run_sweep
+from escalation.experiments.sweep_folder import SweepResults, read_sweep
+
+
+def sweep(folder: Path, duel_file: Path, duel: Scenario, design: DesignSpec) -> SweepResults:
+    factors = [
+        DesignFactor(parse_vary("inert=0:10", duel)),
+        DesignFactor(parse_vary("attack_chance=0.05:0.6", duel)),
+    ]
+    experiment = command_line_experiment(str(duel_file), factors, design)
+    out = folder / design.kind
+    run_sweep(sweep_spec(experiment, runs=60, seed=5), out)
+    return read_sweep(out)
+
+
+@pytest.fixture(scope="module")
+def sobol_sweep(
+    tmp_path_factory: pytest.TempPathFactory, shared_duel_file: Path, duel: Scenario
+) -> SweepResults:
+    """The duel on a Saltelli design of 16 x (2 + 2) points, 60 runs each (read only)."""
+    folder = tmp_path_factory.mktemp("sensitivity")
+    return sweep(folder, shared_duel_file, duel, DesignSpec("sobol", samples=16))
+
+
+def test_sobol_ranks_the_driving_parameter_first(sobol_sweep: SweepResults) -> None:
+    table = sensitivity(sobol_sweep, "share_war", resamples=200)
+    assert list(table.columns) == ["parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    assert table["parameter"].tolist() == ["attack_chance", "inert"]
+    driving, inert = table.iloc[0], table.iloc[1]
+    assert driving["ST"] > 0.8
+    assert driving["S1"] > 0.5
+    assert inert["ST"] == 0.0
+    assert inert["S1"] == 0.0
+    assert driving["ST_conf"] > 0  # a bootstrap interval, not a point
+    again = sensitivity(sobol_sweep, "share_war", resamples=200)
+    pd.testing.assert_frame_equal(table, again)  # the bootstrap is seeded from the root seed
+
+
+def test_morris_ranks_the_driving_parameter_first(
+    tmp_path: Path, duel_file: Path, duel: Scenario
+) -> None:
+    results = sweep(tmp_path, duel_file, duel, DesignSpec("morris", trajectories=8))
+    table = sensitivity(results, "mean_attack_count", resamples=200)
+    assert list(table.columns) == ["parameter", "mu_star", "mu_star_conf", "sigma", "mu"]
+    assert table["parameter"].tolist() == ["attack_chance", "inert"]
+    assert table.loc[1, "mu_star"] == 0.0
+    # attack_count grows with attack_chance: every elementary effect is positive.
+    assert table.loc[0, "mu"] == pytest.approx(table.loc[0, "mu_star"])
+    assert table["mu_star"].iloc[0] > 5
+
+
+def test_sobol_indices_of_a_known_function() -> None:
+    """Y = X1 + 2 X2 on uniforms: S1 = (1/5, 4/5), no interaction."""
+    from SALib.sample import sobol
+
+    problem = {"num_vars": 2, "names": ["x1", "x2"], "bounds": [[0, 1], [0, 1]]}
+    x = sobol.sample(problem, 1024, calc_second_order=False, seed=np.random.default_rng(1))
+    table = sobol_table(["x1", "x2"], x[:, 0] + 2 * x[:, 1], resamples=100, seed=3)
+    assert table["parameter"].tolist() == ["x2", "x1"]
+    np.testing.assert_allclose(table["S1"], [0.8, 0.2], atol=0.03)
+    np.testing.assert_allclose(table["ST"], [0.8, 0.2], atol=0.03)
+
+
+def test_morris_effects_of_a_known_function() -> None:
+    from SALib.sample import morris
+
+    problem = {"num_vars": 2, "names": ["x1", "x2"], "bounds": [[0, 1], [0, 1]]}
+    x = morris.sample(problem, 10, num_levels=4, seed=np.random.default_rng(1))
+    table = morris_table(["x1", "x2"], x, 3 * x[:, 0] - x[:, 1], levels=4, seed=3)
+    assert table["parameter"].tolist() == ["x1", "x2"]
+    np.testing.assert_allclose(table["mu"], [3.0, -1.0])
+    np.testing.assert_allclose(table["sigma"], [0.0, 0.0], atol=1e-12)
+
+
+def test_the_analysis_seed_is_never_zero() -> None:
+    seeds = {analysis_seed(root) for root in range(200)}
+    assert 0 not in seeds
+    assert len(seeds) == 200
+
+
+def test_outputs_are_named_by_outcome_or_metric(sobol_sweep: SweepResults) -> None:
+    summary = sobol_sweep.summary
+    assert output_column(summary, "war") == "share_war"
+    assert output_column(summary, "max_rung") == "mean_max_rung"
+    assert output_column(summary, "q95_attack_count") == "q95_attack_count"
+    with pytest.raises(AnalysisError, match="no output 'wars'.*did you mean 'war'"):
+        output_column(summary, "wars")
+    with pytest.raises(AnalysisError, match="no output 'share_war_low'"):
+        output_column(summary, "share_war_low")
+
+
+def test_failed_points_and_undefined_outputs_are_refused(sobol_sweep: SweepResults) -> None:
+    summary = sobol_sweep.summary.copy()
+    summary.loc[[3, 7], "mean_attack_first_day"] = np.nan
+    undefined = dataclasses.replace(sobol_sweep, summary=summary)
+    with pytest.raises(AnalysisError, match="attack_first_day is undefined \\(NaN\\) at 2 points"):
+        sensitivity(undefined, "mean_attack_first_day")
+    summary.loc[5, "failed"] = True
+    failed = dataclasses.replace(sobol_sweep, summary=summary)
+    with pytest.raises(AnalysisError, match="1 of 64 points failed \\(points 5...\\); sensitivity"):
+        sensitivity(failed, "share_war")
+
+
+def test_analyze_writes_ranked_tables_and_never_silently_replaces(
+    sobol_sweep: SweepResults, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = str(sobol_sweep.folder)
+    assert not (sobol_sweep.folder / "analysis").exists()
+    assert main(["analyze", folder, "--resamples", "100"]) == 0
+    printed = capsys.readouterr().out
+    assert "Sobol indices of share_war" in printed
+    lines = printed.splitlines()
+    assert lines[2].split()[0] == "attack_chance"
+    written = pd.read_parquet(sobol_sweep.folder / "analysis" / "sobol_share_war.parquet")
+    assert written["parameter"].tolist() == ["attack_chance", "inert"]
+    assert (sobol_sweep.folder / "analysis" / "sobol_share_calm.parquet").exists()
+    before = (sobol_sweep.folder / "analysis" / "sobol_share_war.parquet").read_bytes()
+
+    assert main(["analyze", folder, "--output", "war"]) == 2
+    assert "sobol_share_war.parquet exists; pass --force" in capsys.readouterr().err
+    assert (sobol_sweep.folder / "analysis" / "sobol_share_war.parquet").read_bytes() == before
+    assert main(["analyze", folder, "--output", "war", "--force", "--resamples", "50"]) == 0
+
+
+def test_analyze_explains_what_a_design_cannot_give(
+    tmp_path: Path, duel_file: Path, duel: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = sweep(tmp_path, duel_file, duel, DesignSpec("lhs", points=5))
+    assert main(["analyze", str(results.folder)]) == 2
+    assert "the lhs design gives no sensitivity indices" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path / "nothing")]) == 2
+    assert "not a results folder" in capsys.readouterr().err
