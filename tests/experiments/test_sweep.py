@@ -18,7 +18,7 @@ from escalation.experiments.design import DesignFactor, DesignSpec
 from escalation.experiments.executors import local_pool
 from escalation.experiments.experiment import SweepSpec, command_line_experiment, sweep_spec
 from escalation.experiments.factors import parse_vary
-from escalation.experiments.sweep import SweepTask, run_sweep, run_task
+from escalation.experiments.sweep import SweepBatch, SweepTask, run_batch, run_sweep, run_task
 from escalation.experiments.sweep_folder import read_sweep
 from escalation.report_text import wilson_interval
 from escalation.store import ResultsExistError
@@ -253,3 +253,33 @@ def test_a_worker_keeps_no_model_alive(duel: Scenario) -> None:
         assert run_task(fine).error is None
         assert run_task(failing).error is not None
     assert live_models() == before
+
+
+def test_a_batch_of_points_equals_its_points_run_one_by_one(duel: Scenario) -> None:
+    """One model advancing several points (per-run parameters) changes no run."""
+    text = duel.model_dump_json()
+    tasks = tuple(
+        SweepTask(text, "duel", 3, 30, point, (("answer_chance", chance), ("inert", 2.0)), 0, 40)
+        for point, chance in enumerate((0.1, 0.3, 0.45))
+    )
+    together = run_batch(SweepBatch(tasks))
+    for task, result in zip(tasks, together, strict=True):
+        alone = run_task(task)
+        assert result.error is None
+        assert alone.runs is not None
+        assert result.runs is not None
+        pd.testing.assert_frame_equal(result.runs, alone.runs)
+    assert together[0].runs is not None
+    assert together[2].runs is not None
+    assert not together[0].runs.equals(together[2].runs)  # the points do differ
+
+
+def test_a_failing_point_in_a_batch_fails_alone(duel: Scenario) -> None:
+    text = duel.model_dump_json()
+    fine = SweepTask(text, "duel", 1, 10, 0, (("answer_chance", 0.2),), 0, 5)
+    failing = SweepTask(text, "duel", 1, 10, 1, (("answer_chance", 0.9),), 0, 5)
+    results = run_batch(SweepBatch((fine, failing)))
+    assert results[0].error is None
+    assert results[0].runs is not None
+    assert results[1].error is not None
+    assert "ModelError" in results[1].error

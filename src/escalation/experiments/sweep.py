@@ -59,14 +59,16 @@ from escalation.store import RNG_SCHEME, ResultsExistError, atomic_write_text, f
 __all__ = [
     "SweepError",
     "SweepOutcome",
+    "SweepBatch",
     "SweepTask",
     "TaskResult",
+    "run_batch",
     "run_sweep",
     "run_task",
     "runs_frame",
 ]
 
-DEFAULT_BLOCK_SIZE = 5000
+DEFAULT_BLOCK_SIZE = 10000
 COMMON_RANDOM_NUMBERS = (
     "run id = replicate, family 0 at every point: the points share their random numbers "
     "(common random numbers); design drawn from SeedSequence(seed, spawn_key=(1,))"
@@ -85,6 +87,17 @@ class SweepTask:
     parameters: tuple[tuple[str, float], ...]
     start: int
     stop: int
+
+
+@dataclass(frozen=True)
+class SweepBatch:
+    """Blocks of several points over the same replicates, advanced by one model.
+
+    Parameters then hold one value per run; results are bit-identical to running
+    the points one by one, and the per-day cost of a block is shared.
+    """
+
+    tasks: tuple[SweepTask, ...]
 
 
 @dataclass
@@ -132,6 +145,52 @@ def runs_frame(block: BlockResult, point: int) -> pd.DataFrame:
         if name.endswith("_day") and frame[name].dtype.kind == "f":
             frame[name] = frame[name].replace(np.inf, np.nan)
     return frame
+
+
+def run_batch(batch: SweepBatch) -> list[TaskResult]:
+    """Run a batch of point blocks in one model; a point that fails is isolated.
+
+    If the shared block raises, each point is run alone, so only the failing
+    points are recorded as failures.
+    """
+    tasks = batch.tasks
+    if len(tasks) == 1:
+        return [run_task(tasks[0])]
+    first = tasks[0]
+    width = first.stop - first.start
+    try:
+        scenario, plan = _scenario_plan(first)
+        names = [name for name, _ in first.parameters]
+        parameters = {
+            name: np.repeat([dict(task.parameters)[name] for task in tasks], width)
+            for name in names
+        }
+        model = EscalationModel(
+            scenario,
+            run_ids=np.tile(np.arange(first.start, first.stop), len(tasks)),
+            seed=first.seed,
+            horizon_days=first.horizon_days,
+            family=0,
+            parameters=parameters,
+            plan=plan,
+        )
+        try:
+            block = model.run()
+        finally:
+            model.release()
+    except Exception:
+        return [run_task(task) for task in tasks]
+    frame = runs_frame(block, 0)
+    frame["point"] = np.repeat([task.point for task in tasks], width)
+    return [
+        TaskResult(
+            task.point,
+            task.start,
+            task.stop,
+            frame.iloc[index * width : (index + 1) * width].reset_index(drop=True),
+        )
+        for index, task in enumerate(tasks)
+    ]
 
 
 def run_task(task: SweepTask) -> TaskResult:
@@ -265,6 +324,24 @@ def _only_a_start(entries: list[Path]) -> bool:
     )
 
 
+def _batches(
+    spec: SweepSpec, seed: int, points: pd.DataFrame, todo: list[int], block_size: int
+) -> Iterator[SweepBatch]:
+    """Blocks of replicates, several points to a batch when a point's block is small."""
+    per_batch = max(1, block_size // min(block_size, spec.runs))
+    pending: list[SweepTask] = []
+    for task in _tasks(spec, seed, points, todo, block_size):
+        if pending and (task.start, task.stop) != (pending[0].start, pending[0].stop):
+            yield SweepBatch(tuple(pending))
+            pending = []
+        pending.append(task)
+        if len(pending) == per_batch:
+            yield SweepBatch(tuple(pending))
+            pending = []
+    if pending:
+        yield SweepBatch(tuple(pending))
+
+
 def _tasks(
     spec: SweepSpec, seed: int, points: pd.DataFrame, todo: list[int], block_size: int
 ) -> Iterator[SweepTask]:
@@ -346,7 +423,7 @@ def run_sweep(
     """
     folder = Path(out)
     handle = executor or ExecutorHandle(SerialExecutor(), 1, "serial (this process)")
-    block = block_size or min(spec.runs, DEFAULT_BLOCK_SIZE)
+    block = block_size or DEFAULT_BLOCK_SIZE
     if block < 1:
         raise ValueError(f"block_size must be >= 1, got {block}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -413,38 +490,39 @@ def _execute(
 ) -> None:
     blocks_per_point = -(-spec.runs // block)
     names = [f.name for f in spec.factors]
-    tasks = _tasks(spec, seed, points, todo, block)
+    batches = _batches(spec, seed, points, todo, block)
     window = max(2, 2 * handle.workers)
-    running: dict[Future[TaskResult], SweepTask] = {}
+    running: dict[Future[list[TaskResult]], SweepBatch] = {}
     gathered: dict[int, list[TaskResult]] = {}
     try:
         while True:
-            for task in tasks:
-                running[handle.executor.submit(run_task, task)] = task
+            for batch in batches:
+                running[handle.executor.submit(run_batch, batch)] = batch
                 if len(running) >= window:
                     break
             if not running:
                 return
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                task = running.pop(future)
+                batch = running.pop(future)
                 try:
-                    result = future.result()
+                    results = future.result()
                 except Exception as error:
                     raise SweepError(
-                        f"the executor failed on point {task.point} "
+                        f"the executor failed on points {[t.point for t in batch.tasks]} "
                         f"({type(error).__name__}: {error}); run the same command again to "
                         "resume"
                     ) from error
-                gathered.setdefault(task.point, []).append(result)
-                if len(gathered[task.point]) < blocks_per_point:
+                for task, result in zip(batch.tasks, results, strict=True):
+                    gathered.setdefault(task.point, []).append(result)
+                    if len(gathered[task.point]) < blocks_per_point:
+                        if progress is not None:
+                            progress(task.stop - task.start, 0)
+                        continue
+                    parameters = dict(zip(names, (v for _, v in task.parameters), strict=True))
+                    _finish_point(folder, task.point, gathered.pop(task.point), parameters)
                     if progress is not None:
-                        progress(task.stop - task.start, 0)
-                    continue
-                parameters = dict(zip(names, (v for _, v in task.parameters), strict=True))
-                _finish_point(folder, task.point, gathered.pop(task.point), parameters)
-                if progress is not None:
-                    progress(task.stop - task.start, 1)
+                        progress(task.stop - task.start, 1)
     finally:
         for future in running:
             future.cancel()

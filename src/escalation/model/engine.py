@@ -202,10 +202,12 @@ class EscalationModel(mesa.Model):
 
     def run(self) -> BlockResult:
         """Run to the horizon and return the block's results."""
-        while self.running:
-            self.step()
+        try:
+            while self.running:
+                self.step()
+        finally:
+            self.release()
         assert self.result is not None
-        self.release()
         return self.result
 
     def release(self) -> None:
