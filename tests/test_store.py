@@ -198,3 +198,25 @@ def test_stored_runs_keep_missing_days_as_missing(
     back = read_results(write_results(results, tmp_path / "out"))
     never = back.runs["open_talks_first_day"]
     np.testing.assert_array_equal(never.isna(), results.runs["open_talks_first_day"].isna())
+
+
+def test_a_streamed_run_writes_the_same_tables_as_one_in_memory(
+    tmp_path: Path, tiny_crisis: Scenario
+) -> None:
+    from escalation.experiments.replicates import plan_runs
+    from escalation.store import stream_results
+
+    scenario = tiny_crisis
+    plan = plan_runs(scenario, runs=37, seed=5, block_size=8)
+    streamed = stream_results(scenario, plan, tmp_path / "streamed")
+    whole = run_scenario(scenario, runs=37, seed=5)
+    back = read_results(tmp_path / "streamed")
+    for name in ("runs", "cycles", "spells", "timeseries"):
+        pd.testing.assert_frame_equal(
+            getattr(back, name).reset_index(drop=True),
+            getattr(whole, name).reset_index(drop=True),
+            check_dtype=False,
+            check_categorical=False,
+        )
+    pd.testing.assert_frame_equal(streamed.runs, back.runs)
+    assert read_manifest(tmp_path / "streamed")["seed"] == "5"

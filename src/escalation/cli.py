@@ -79,9 +79,9 @@ def _default_out(name: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from escalation.experiments.replicates import default_workers, run_scenario
+    from escalation.experiments.replicates import default_workers, plan_runs
     from escalation.scenario.loader import resolved_document
-    from escalation.store import check_writable, file_sha256, write_results
+    from escalation.store import check_writable, file_sha256, stream_results
 
     scenario = _load(args.scenario, args.set)
     # Hash the inputs now, as they were read: an edit during the run changes nothing.
@@ -92,24 +92,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = args.runs or scenario.runs
     workers = args.workers or default_workers()
     update, close = _progress(runs, scenario.name)
+    plan = plan_runs(scenario, runs=runs, seed=args.seed, horizon_days=args.days, workers=workers)
     try:
-        results = run_scenario(
+        results = stream_results(
             scenario,
-            runs=runs,
-            seed=args.seed,
-            horizon_days=args.days,
+            plan,
+            out,
             workers=workers,
             progress=update,
+            force=args.force,
+            command=["escalation", *(sys.argv[1:] if args.argv is None else args.argv)],
+            input_hashes=hashes,
         )
     finally:
         close()
-    write_results(
-        results,
-        out,
-        force=args.force,
-        command=["escalation", *sys.argv[1:]] if args.argv is None else ["escalation", *args.argv],
-        input_hashes=hashes,
-    )
     print(results.summary())
     print(
         f"\nResults written to {out}/ (manifest.json, runs.parquet, cycles.parquet, "
@@ -270,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"escalation {args.verb}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (``escalation run … | head``): nothing more to say.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(
             "escalation: interrupted; nothing was written for the unfinished work.", file=sys.stderr

@@ -7,6 +7,7 @@ replaced unless asked (``force``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,15 +16,25 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from escalation import __version__
-from escalation.experiments.replicates import SimulationResults
+from escalation.experiments.replicates import (
+    RunPlan,
+    SimulationResults,
+    block_tables,
+    iter_blocks,
+    timeseries_table,
+)
+from escalation.model.record import BlockResult
 from escalation.scenario.schema import Scenario
 
 __all__ = [
@@ -34,6 +45,7 @@ __all__ = [
     "file_sha256",
     "read_manifest",
     "read_results",
+    "stream_results",
     "write_results",
 ]
 
@@ -168,6 +180,97 @@ def write_results(
         results.spells.to_parquet(staging / "spells.parquet", index=False)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return Path(out)
+
+
+CYCLES_SCHEMA = pa.schema([("run", pa.int64()), ("start_day", pa.int64()), ("length", pa.int64())])
+SPELLS_SCHEMA = pa.schema(
+    [
+        ("run", pa.int64()),
+        ("variable", pa.string()),
+        ("start_day", pa.int64()),
+        ("length", pa.int64()),
+        ("ended", pa.bool_()),
+    ]
+)
+FULL_READ_LIMIT = 100_000
+"""Up to this many runs, a streamed run reads its whole runs table back."""
+
+
+def stream_results(
+    scenario: Scenario,
+    plan: RunPlan,
+    out: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+    force: bool = False,
+    command: Sequence[str] | None = None,
+    input_hashes: Mapping[str, str] | None = None,
+) -> SimulationResults:
+    """Simulate and write a results folder block by block, in bounded memory.
+
+    Each block's runs, cycles and spells are appended to their Parquet files as it
+    finishes; only the small daily aggregates stay in memory.  The folder appears
+    whole, atomically, at the end.  The returned results hold the full runs table
+    when there are at most :data:`FULL_READ_LIMIT` runs, and otherwise the columns
+    the summary needs.
+    """
+    started = time.perf_counter()
+    light: list[BlockResult] = []
+    with atomic_folder(out, force) as staging:
+        writers: dict[str, pq.ParquetWriter] = {}
+        schemas = {"cycles": CYCLES_SCHEMA, "spells": SPELLS_SCHEMA}
+        try:
+            for block in iter_blocks(plan, workers, executor):
+                for name, frame in zip(
+                    ("runs", "cycles", "spells"), block_tables(block), strict=True
+                ):
+                    schema = schemas.get(name) or (
+                        writers[name].schema if name in writers else None
+                    )
+                    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                    if name not in writers:
+                        writers[name] = pq.ParquetWriter(staging / f"{name}.parquet", table.schema)
+                    writers[name].write_table(table)
+                light.append(dataclasses.replace(block, columns={}, cycles={}, spells={}))
+                if progress is not None:
+                    progress(block.run_ids.size)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        elapsed = time.perf_counter() - started
+        timeseries = timeseries_table(light, plan.runs)
+        timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        results = SimulationResults(
+            scenario=scenario,
+            seed=plan.seed,
+            horizon_days=plan.horizon_days,
+            runs=_read_runs(staging / "runs.parquet", scenario, plan.runs),
+            cycles=pd.read_parquet(staging / "cycles.parquet", columns=["run", "length"]),
+            timeseries=timeseries,
+            spells=pd.DataFrame(),
+            timings={"simulate_seconds": elapsed, "runs_per_second": plan.runs / elapsed},
+            draws=sum(block.draws for block in light),
+            settings=plan.settings,
+        )
+        manifest = manifest_for(results, command=command, input_hashes=input_hashes)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return results
+
+
+def _read_runs(path: Path, scenario: Scenario, runs: int) -> pd.DataFrame:
+    if runs <= FULL_READ_LIMIT:
+        return pd.read_parquet(path)
+    names = pq.read_schema(path).names
+    flags = [name for name, variable in scenario.world.items() if variable.is_boolean]
+    wanted = {"run", "outcome", "max_rung", "cycles", "first_cycle_day"}
+    wanted |= {f"{actor}_dead_{kind}" for actor in scenario.actors for kind in DEAD_KINDS}
+    wanted |= {f"{flag}_{suffix}" for flag in flags for suffix in ("days", "first_day")}
+    return pd.read_parquet(path, columns=[name for name in names if name in wanted])
+
+
+DEAD_KINDS = ("true", "claimed", "admitted")
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:

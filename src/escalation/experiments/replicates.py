@@ -28,12 +28,17 @@ from escalation.scenario.schema import Scenario
 
 __all__ = [
     "BlockTask",
+    "RunPlan",
     "SimulationResults",
+    "block_tables",
     "block_tasks",
     "combine_blocks",
     "default_workers",
+    "iter_blocks",
+    "plan_runs",
     "run_block",
     "run_scenario",
+    "timeseries_table",
 ]
 
 DEFAULT_BLOCK_SIZE = 5000
@@ -226,6 +231,52 @@ def run_scenario(
     progress
         Called with the number of runs of each finished block.
     """
+    plan = plan_runs(
+        scenario,
+        runs=runs,
+        seed=seed,
+        horizon_days=horizon_days,
+        workers=workers,
+        block_size=block_size,
+        parameters=parameters,
+        path_sample=path_sample,
+    )
+    started = time.perf_counter()
+    blocks: list[BlockResult] = []
+    for block in _map_blocks(plan.tasks, workers, executor):
+        blocks.append(block)
+        if progress is not None:
+            progress(block.run_ids.size)
+    elapsed = time.perf_counter() - started
+    results = combine_blocks(scenario, plan.seed, plan.horizon_days, blocks)
+    results.timings = {"simulate_seconds": elapsed, "runs_per_second": plan.runs / elapsed}
+    results.settings = plan.settings
+    return results
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a batch of runs will do: the resolved seed, horizon and blocks."""
+
+    runs: int
+    seed: int
+    horizon_days: int
+    tasks: list[BlockTask]
+    settings: dict[str, Any]
+
+
+def plan_runs(
+    scenario: Scenario,
+    *,
+    runs: int | None = None,
+    seed: int | None = None,
+    horizon_days: int | None = None,
+    workers: int = 1,
+    block_size: int | None = None,
+    parameters: dict[str, float] | None = None,
+    path_sample: int = 200,
+) -> RunPlan:
+    """Resolve defaults and split the runs into blocks (see :func:`run_scenario`)."""
     runs = scenario.runs if runs is None else runs
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
@@ -239,24 +290,9 @@ def run_scenario(
     if block_size is None:
         block_size = max(1, min(DEFAULT_BLOCK_SIZE, math.ceil(runs / workers)))
     tasks = block_tasks(
-        scenario,
-        runs,
-        seed,
-        horizon,
-        block_size,
-        parameters=parameters,
-        path_sample=path_sample,
+        scenario, runs, seed, horizon, block_size, parameters=parameters, path_sample=path_sample
     )
-    started = time.perf_counter()
-    blocks: list[BlockResult] = []
-    for block in _map_blocks(tasks, workers, executor):
-        blocks.append(block)
-        if progress is not None:
-            progress(block.run_ids.size)
-    elapsed = time.perf_counter() - started
-    results = combine_blocks(scenario, seed, horizon, blocks)
-    results.timings = {"simulate_seconds": elapsed, "runs_per_second": runs / elapsed}
-    results.settings = {
+    settings = {
         "runs": runs,
         "horizon_days": horizon,
         "workers": workers,
@@ -264,7 +300,14 @@ def run_scenario(
         "parameters": dict(parameters or {}),
         "path_sample": path_sample,
     }
-    return results
+    return RunPlan(runs, seed, horizon, tasks, settings)
+
+
+def iter_blocks(
+    plan: RunPlan, workers: int = 1, executor: Executor | None = None
+) -> Iterator[BlockResult]:
+    """The plan's blocks, simulated, in run order."""
+    yield from _map_blocks(plan.tasks, workers, executor)
 
 
 def combine_blocks(
@@ -274,37 +317,11 @@ def combine_blocks(
     if not blocks:
         raise ValueError("no blocks to combine")
     blocks = sorted(blocks, key=lambda block: int(block.run_ids[0]))
-    outcome_names = (*blocks[0].outcome_names, UNCLASSIFIED)
-    columns: dict[str, Any] = {"run": np.concatenate([b.run_ids for b in blocks]).astype(np.int64)}
-    for name in blocks[0].columns:
-        columns[name] = np.concatenate([b.columns[name] for b in blocks])
-    index = columns.pop("outcome_index")
-    columns = {
-        "run": columns.pop("run"),
-        "outcome": pd.Categorical.from_codes(
-            np.asarray(index, dtype=np.int64), categories=pd.Index(list(outcome_names))
-        ),
-        **columns,
-    }
-    frame = pd.DataFrame(columns)
-    for name in frame.columns:
-        if name.endswith("_day") and frame[name].dtype.kind == "f":
-            frame[name] = frame[name].replace(np.inf, np.nan)
-    cycles = pd.DataFrame(
-        {
-            "run": np.concatenate([b.run_ids[b.cycles["run"]].astype(np.int64) for b in blocks]),
-            "start_day": np.concatenate([b.cycles["start_day"] for b in blocks]),
-            "length": np.concatenate([b.cycles["length"] for b in blocks]),
-        }
-    )
-    timeseries = _timeseries(blocks, len(frame))
-    spells = pd.DataFrame(
-        {
-            name: np.concatenate([b.spells[name] for b in blocks])
-            for name in ("run", "variable", "start_day", "length", "ended")
-        }
-    ).sort_values(["run", "variable", "start_day"], kind="stable", ignore_index=True)
-    spells["variable"] = spells["variable"].astype(str)
+    tables = [block_tables(block) for block in blocks]
+    frame = pd.concat([t[0] for t in tables], ignore_index=True)
+    cycles = pd.concat([t[1] for t in tables], ignore_index=True)
+    spells = pd.concat([t[2] for t in tables], ignore_index=True)
+    timeseries = timeseries_table(blocks, len(frame))
     return SimulationResults(
         scenario=scenario,
         seed=seed,
@@ -317,7 +334,41 @@ def combine_blocks(
     )
 
 
-def _timeseries(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame:
+def block_tables(block: BlockResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A block's runs, cycles and spells tables (run ids, days never reached as NaN)."""
+    columns: dict[str, Any] = dict(block.columns)
+    index = columns.pop("outcome_index")
+    frame = pd.DataFrame(
+        {
+            "run": block.run_ids.astype(np.int64),
+            "outcome": pd.Categorical.from_codes(
+                np.asarray(index, dtype=np.int64),
+                categories=pd.Index([*block.outcome_names, UNCLASSIFIED]),
+            ),
+            **columns,
+        }
+    )
+    for name in frame.columns:
+        if name.endswith("_day") and frame[name].dtype.kind == "f":
+            frame[name] = frame[name].replace(np.inf, np.nan)
+    cycles = pd.DataFrame(
+        {
+            "run": block.run_ids[block.cycles["run"]].astype(np.int64),
+            "start_day": np.asarray(block.cycles["start_day"], dtype=np.int64),
+            "length": np.asarray(block.cycles["length"], dtype=np.int64),
+        }
+    )
+    spells = pd.DataFrame(
+        {name: block.spells[name] for name in ("run", "variable", "start_day", "length", "ended")}
+    ).sort_values(["run", "variable", "start_day"], kind="stable", ignore_index=True)
+    spells["variable"] = spells["variable"].astype(str)
+    spells = spells.astype(
+        {"run": np.int64, "start_day": np.int64, "length": np.int64, "ended": bool}
+    )
+    return frame, cycles, spells
+
+
+def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame:
     """Daily bands: exact for the rung (from counts), from the path sample otherwise."""
     rung_counts = sum(b.rung_counts for b in blocks)
     assert isinstance(rung_counts, np.ndarray)
