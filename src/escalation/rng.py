@@ -333,6 +333,15 @@ def _prep(key: Key, runs: NDArray[Any], day: int, site: int, family: int,
 
 def _param(x: FloatArg, n: int, name: str, lo: float, hi: float,
            lo_open: bool = False) -> NDArray[np.float64]:
+    if isinstance(x, float | int) and not isinstance(x, bool):
+        # A plain number: the same checks, without array round trips (a hot path).
+        v = float(x)
+        if v != v:
+            raise ValueError(f"{name} must not be NaN")
+        if (v <= lo if lo_open else v < lo) or v > hi:
+            raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}], got "
+                             f"values in [{v}, {v}]")
+        return np.array([v])
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 0 and a.shape != (n,):
         raise ValueError(f"{name} must be a scalar or have shape ({n},), got {a.shape}")

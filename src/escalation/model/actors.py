@@ -59,6 +59,10 @@ def _subset(value: float | FloatArray, runs: IntArray) -> float | FloatArray:
 
 
 def _check_probability(value: float | FloatArray, where: str) -> None:
+    if isinstance(value, float | int):
+        if not 0 <= value <= 1:
+            raise ModelError(f"{where}: a probability must be in [0, 1], got {value:g}")
+        return
     array = np.asarray(value, dtype=np.float64)
     bad = ~((array >= 0) & (array <= 1))
     if np.any(bad):

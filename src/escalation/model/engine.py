@@ -158,6 +158,7 @@ class EscalationModel(mesa.Model):
             slot: rng.site_id(f"claim:{name}") for slot, name in enumerate(self.plan.slot_names)
         }
         self.result: BlockResult | None = None
+        self._sites: dict[str, int] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "day": lambda m: m.state.day,
@@ -229,11 +230,13 @@ class EscalationModel(mesa.Model):
             victim = event.target if side == "target" else event.actor
             if victim is None:
                 continue
-            mean = np.asarray(spec.mean.evaluate(state), dtype=np.float64)
-            mean = (mean[event.runs] if mean.ndim else mean) * event.counts
-            if np.any(~(mean >= 0)):
+            per_act = at(spec.mean.evaluate(state), event.runs)
+            if not (isinstance(per_act, float | int) and per_act >= 0) and np.any(
+                ~(np.asarray(per_act) >= 0)
+            ):
                 raise ModelError(f"actions.{event.action}.casualties.{side}.mean must be >= 0")
-            site = rng.site_id(f"casualties:{plan.slot_names[event.slot]}:{side}")
+            mean = np.asarray(per_act * event.counts, dtype=np.float64)
+            site = self._site(f"casualties:{plan.slot_names[event.slot]}:{side}")
             ids = self.run_ids[event.runs]
             if spec.distribution == "fixed":
                 deaths = mean.astype(np.float64)
@@ -254,6 +257,12 @@ class EscalationModel(mesa.Model):
                 victim, claimant, event, deaths, side
             )
         self.recorder.casualties[event.slot] = event_casualties
+
+    def _site(self, name: str) -> int:
+        site = self._sites.get(name)
+        if site is None:
+            site = self._sites[name] = rng.site_id(name)
+        return site
 
     def _count_dead(
         self, victim: str, claimant: str | None, event: Event, deaths: FloatArray, side: str
@@ -305,7 +314,7 @@ class EscalationModel(mesa.Model):
             if np.any(~((probability >= 0) & (probability <= 1))):
                 raise ModelError(f"{where}: must be in [0, 1]")
             if probability.ndim or probability < 1:
-                site = rng.site_id(f"effect:{self.plan.slot_names[event.slot]}:{number}")
+                site = self._site(f"effect:{self.plan.slot_names[event.slot]}:{number}")
                 keep = rng.bernoulli(
                     self.key, self.run_ids[runs], state.day, site, probability, self.family
                 )

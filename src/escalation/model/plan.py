@@ -151,6 +151,10 @@ class Plan:
     boolean_variables: tuple[str, ...]
     slot_names: list[str] = field(default_factory=list)
     keys_by_observer: dict[str | None, tuple[ObservationKey, ...]] = field(default_factory=dict)
+    aliases: dict[ObservationKey, ObservationKey] = field(default_factory=dict)
+    """Each key an expression reads, and the key whose track holds it."""
+    tracked: Requirements = field(default_factory=Requirements)
+    """The keys actually tracked (after onlookers' identical views are merged)."""
 
     @property
     def n_slots(self) -> int:
@@ -341,8 +345,50 @@ def build_plan(scenario: Scenario) -> Plan:
         boolean_variables=tuple(booleans),
         slot_names=slot_names,
     )
+    plan.aliases, plan.tracked = _share_public_views(plan, requirements)
     by_observer: dict[str | None, list[ObservationKey]] = {}
-    for key in requirements.windows:
+    for key in plan.tracked.windows:
         by_observer.setdefault(key.observer, []).append(key)
     plan.keys_by_observer = {observer: tuple(keys) for observer, keys in by_observer.items()}
     return plan
+
+
+PUBLIC = "*public*"
+"""The observer standing for every onlooker who sees an act exactly as reported."""
+
+
+def _share_public_views(
+    plan: Plan, requirements: Requirements
+) -> tuple[dict[ObservationKey, ObservationKey], Requirements]:
+    """Merge the keys of onlookers who all see the same thing into one public key.
+
+    An observer that neither acts nor is acted upon in a kind of act, and whose
+    perception has no detection or misattribution entry, sees exactly the public
+    record of it: several such observers (China, Russia, Iran and the United States
+    reading the news of a strike) can share one track.
+    """
+    involved: dict[str, set[str]] = {name: set() for name in plan.actions}
+    for rules in plan.rules.values():
+        for rule in rules:
+            involved[rule.action].update({rule.actor, rule.target} - {None})  # type: ignore[arg-type]
+    for tempos in plan.tempos.values():
+        for tempo in tempos:
+            involved[tempo.action].update({tempo.actor, tempo.target} - {None})  # type: ignore[arg-type]
+    noisy = {observer for observer, _ in plan.detection} | {o for o, _ in plan.misattribution}
+    hostile = [name for name, action in plan.actions.items() if action.hostile]
+
+    def public(key: ObservationKey) -> bool:
+        if key.observer is None or key.observer in noisy:
+            return False
+        kinds = hostile if key.action is None else [key.action]
+        return all(key.observer not in involved[kind] for kind in kinds)
+
+    aliases: dict[ObservationKey, ObservationKey] = {}
+    tracked = Requirements()
+    for key, windows in requirements.windows.items():
+        canonical = ObservationKey(PUBLIC, key.action, key.by, key.on) if public(key) else key
+        aliases[key] = canonical
+        tracked.windows.setdefault(canonical, set()).update(windows)
+        if key in requirements.causes:
+            tracked.causes.add(canonical)
+    return aliases, tracked

@@ -75,7 +75,7 @@ class BlockRecorder:
             n=n,
             params=params,
             variables=variables,
-            tracker=ObservationTracker(plan.requirements, n),
+            tracker=ObservationTracker(plan.tracked, n, plan.aliases),
             ladder_size=len(plan.scenario.ladder),
             boolean_variables=plan.boolean_variables,
         )
@@ -168,8 +168,8 @@ class BlockRecorder:
         first = state.first_days.setdefault((event.actor, event.action), np.full(state.n, math.inf))
         first[event.runs] = np.minimum(first[event.runs], day)
         event_id = day * plan.n_slots + event.slot
-        chained = event.chain >= 2
-        if np.any(chained):
+        chained = event.chain >= 2 if event.rule is not None else None
+        if chained is not None and chained.any():
             self._cycle_runs.append(event.runs[chained])
             self._cycle_roots.append(event.root[chained])
             self._cycle_lengths.append(event.chain[chained])
@@ -196,7 +196,7 @@ class BlockRecorder:
                     for other, probability, actions in self.misattribution.get(pair, ())
                     if actions is None or event.action in actions
                 ]
-            if np.all(detect >= 1.0) and not blame:
+            if not blame and (detect == 1.0 if isinstance(detect, float) else np.all(detect >= 1)):
                 # Seen as it is: one batch, attributed to its actor.
                 batch = Observed(
                     n,
@@ -216,7 +216,7 @@ class BlockRecorder:
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
             ids = run_ids[runs]
             if np.any(detect < 1.0):
-                site = rng.site_id(f"detect:{observer}:{slot_name}")
+                site = rng.site_id(f"detect:{observer}:{slot_name}")  # rare: noisy observers
                 seen = rng.bernoulli(key, ids, day, site, at(detect, runs), family)
                 runs, counts, deaths, chain, root, ids = (
                     runs[seen],

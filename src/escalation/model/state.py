@@ -84,7 +84,12 @@ class ObservationTracker:
     that a rule's condition reads keep the last act's identity (for causality).
     """
 
-    def __init__(self, requirements: Requirements, n: int) -> None:
+    def __init__(
+        self,
+        requirements: Requirements,
+        n: int,
+        aliases: dict[ObservationKey, ObservationKey] | None = None,
+    ) -> None:
         self.n = n
         self._tracks: dict[ObservationKey, _Track] = {}
         for key, windows in requirements.windows.items():
@@ -105,6 +110,9 @@ class ObservationTracker:
                 track.window_count[window] = np.zeros(n)
                 track.window_casualties[window] = np.zeros(n)
             self._tracks[key] = track
+        self._recorded = tuple(self._tracks)
+        for alias, canonical in (aliases or {}).items():
+            self._tracks.setdefault(alias, self._tracks[canonical])
 
     @property
     def keys(self) -> Iterable[ObservationKey]:
@@ -112,7 +120,8 @@ class ObservationTracker:
 
     def advance(self, day: int) -> None:
         """Drop from each window the acts that fall out of it by the start of ``day``."""
-        for track in self._tracks.values():
+        for key in self._recorded:
+            track = self._tracks[key]
             if not track.by_day:
                 continue
             for window in track.windows:
