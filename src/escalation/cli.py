@@ -18,6 +18,7 @@ from typing import Any
 __all__ = ["BadInput", "horizon_days", "main", "non_negative_int", "positive_int"]
 
 EXTENSIONS: tuple[str, ...] = (
+    "escalation.validation.commands",
     "escalation.plots.commands",
     "escalation.experiments.commands",
 )

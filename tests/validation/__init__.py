@@ -1,0 +1,1 @@
+"""Tests of escalation.validation: targets, statistics, check, calibration, known results."""
