@@ -41,7 +41,7 @@ __all__ = [
     "timeseries_table",
 ]
 
-DEFAULT_BLOCK_SIZE = 5000
+DEFAULT_BLOCK_SIZE = 20000
 MAX_HORIZON_DAYS = 36500
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
