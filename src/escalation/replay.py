@@ -45,42 +45,7 @@ def replay_run(
         family=family,
     )
     result = model.run()
-    assert model.trace is not None
-    rows = []
-    for entry in model.trace:
-        deaths_target = entry["deaths_target"]
-        deaths_actor = entry["deaths_actor"]
-        rows.append(
-            {
-                "day": entry["day"],
-                "event_id": entry["event_id"],
-                "actor": entry["actor"],
-                "action": entry["action"],
-                "target": entry["target"],
-                "rule": entry["rule"] or "",
-                "count": int(entry["counts"][0]),
-                "cause": int(entry["cause"][0]),
-                "chain": int(entry["chain"][0]),
-                "deaths_target": float(deaths_target[0]) if deaths_target is not None else 0.0,
-                "deaths_actor": float(deaths_actor[0]) if deaths_actor is not None else 0.0,
-            }
-        )
-    events = pd.DataFrame(
-        rows,
-        columns=[
-            "day",
-            "event_id",
-            "actor",
-            "action",
-            "target",
-            "rule",
-            "count",
-            "cause",
-            "chain",
-            "deaths_target",
-            "deaths_actor",
-        ],
-    )
+    events = model.trace_table().drop(columns=["run"])
     names = (*result.outcome_names, UNCLASSIFIED)
     row: dict[str, Any] = {"run": run}
     for name, values in result.columns.items():

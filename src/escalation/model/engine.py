@@ -8,6 +8,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from escalation import rng
@@ -16,7 +17,23 @@ from escalation.model.plan import Plan, at, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
-__all__ = ["EscalationModel", "ModelError", "parameter_values"]
+__all__ = ["TRACE_COLUMNS", "EscalationModel", "ModelError", "parameter_values"]
+
+TRACE_COLUMNS = (
+    "run",
+    "day",
+    "event_id",
+    "actor",
+    "action",
+    "target",
+    "rule",
+    "count",
+    "cause",
+    "chain",
+    "deaths_target",
+    "deaths_actor",
+)
+"""The columns of :meth:`EscalationModel.trace_table`."""
 
 
 def _checked_parameter(
@@ -210,6 +227,38 @@ class EscalationModel(mesa.Model):
             self.release()
         assert self.result is not None
         return self.result
+
+    def trace_table(self) -> pd.DataFrame:
+        """Every traced act: one row per act of one kind by one actor a day in one run.
+
+        Columns :data:`TRACE_COLUMNS`; ``cause`` is the ``event_id`` of the act the
+        answering rule looked at (-1 for none); ids are unique within a run.
+        """
+        if self.trace is None:
+            raise ValueError("the model was made without trace=True")
+        run_ids = self.run_ids.astype(np.int64)
+        parts: dict[str, list[NDArray[Any]]] = {name: [] for name in TRACE_COLUMNS}
+        for entry in self.trace:
+            where = np.asarray(entry["runs"], dtype=np.int64)
+            size = where.size
+            parts["run"].append(run_ids[where])
+            for name in ("day", "event_id"):
+                parts[name].append(np.full(size, entry[name], dtype=np.int64))
+            for name in ("actor", "action", "target"):
+                parts[name].append(np.full(size, entry[name], dtype=object))
+            parts["rule"].append(np.full(size, entry["rule"] or "", dtype=object))
+            parts["count"].append(np.asarray(entry["counts"], dtype=np.float64))
+            parts["cause"].append(np.asarray(entry["cause"], dtype=np.int64))
+            parts["chain"].append(np.asarray(entry["chain"], dtype=np.int64))
+            for side in ("deaths_target", "deaths_actor"):
+                deaths = entry[side]
+                parts[side].append(
+                    np.zeros(size) if deaths is None else np.asarray(deaths, dtype=np.float64)
+                )
+        if not self.trace:
+            return pd.DataFrame({name: pd.Series(dtype=object) for name in TRACE_COLUMNS})
+        table = pd.DataFrame({name: np.concatenate(parts[name]) for name in TRACE_COLUMNS})
+        return table.sort_values(["run", "day", "event_id"], ignore_index=True)
 
     def release(self) -> None:
         """Let Mesa forget this model, so a worker running many blocks does not grow.

@@ -14,32 +14,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import mesa
 import numpy as np
 import pandas as pd
 
 from escalation.experiments.replicates import SimulationResults, combine_blocks, run_scenario
-from escalation.model.engine import EscalationModel
+from escalation.model.engine import TRACE_COLUMNS, EscalationModel
 from escalation.model.plan import Plan
 from escalation.model.record import BlockResult
 from escalation.scenario.schema import Scenario
 
 __all__ = ["EVENT_COLUMNS", "Evidence", "gather_evidence", "traced_block"]
 
-EVENT_COLUMNS = (
-    "run",
-    "day",
-    "event_id",
-    "actor",
-    "action",
-    "target",
-    "rule",
-    "count",
-    "cause",
-    "chain",
-    "deaths_target",
-    "deaths_actor",
-)
+EVENT_COLUMNS = TRACE_COLUMNS
 """The columns of :attr:`Evidence.events`: one row per act of one kind by one actor a day."""
 
 
@@ -66,18 +52,6 @@ class Evidence:
     @property
     def horizon_days(self) -> int:
         return self.results.horizon_days
-
-
-def _run_and_release(model: EscalationModel) -> BlockResult:
-    """Run ``model`` to its horizon, then drop Mesa's reference to it.
-
-    Mesa 3.3 keeps every model alive in the class attribute ``Agent._ids`` (mesa
-    issue 3179, fixed upstream after 3.3.1), so a calibration that simulates
-    thousands of blocks would otherwise grow by megabytes a block.
-    """
-    block = model.run()
-    mesa.Agent._ids.pop(model, None)
-    return block
 
 
 def traced_block(
@@ -107,33 +81,8 @@ def traced_block(
         trace=True,
         plan=plan,
     )
-    block = _run_and_release(model)
-    assert model.trace is not None
-    run_ids = block.run_ids.astype(np.int64)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in EVENT_COLUMNS}
-    for entry in model.trace:
-        where = np.asarray(entry["runs"], dtype=np.int64)
-        size = where.size
-        parts["run"].append(run_ids[where])
-        parts["day"].append(np.full(size, entry["day"], dtype=np.int64))
-        parts["event_id"].append(np.full(size, entry["event_id"], dtype=np.int64))
-        parts["actor"].append(np.full(size, entry["actor"], dtype=object))
-        parts["action"].append(np.full(size, entry["action"], dtype=object))
-        parts["target"].append(np.full(size, entry["target"], dtype=object))
-        parts["rule"].append(np.full(size, entry["rule"] or "", dtype=object))
-        parts["count"].append(np.asarray(entry["counts"], dtype=np.float64))
-        parts["cause"].append(np.asarray(entry["cause"], dtype=np.int64))
-        parts["chain"].append(np.asarray(entry["chain"], dtype=np.int64))
-        for side in ("deaths_target", "deaths_actor"):
-            deaths = entry[side]
-            parts[side].append(
-                np.zeros(size) if deaths is None else np.asarray(deaths, dtype=np.float64)
-            )
-    if model.trace:
-        events = pd.DataFrame({name: np.concatenate(parts[name]) for name in EVENT_COLUMNS})
-    else:
-        events = pd.DataFrame({name: pd.Series(dtype=object) for name in EVENT_COLUMNS})
-    return block, events.sort_values(["run", "day", "event_id"], ignore_index=True)
+    block = model.run()
+    return block, model.trace_table()
 
 
 def _without_series(block: BlockResult) -> BlockResult:
@@ -187,16 +136,14 @@ def gather_evidence(
                 plan=plan,
             )
         else:
-            block = _run_and_release(
-                EscalationModel(
-                    scenario,
-                    runs=runs,
-                    seed=seed,
-                    horizon_days=horizon,
-                    parameters=parameters,
-                    plan=plan,
-                )
-            )
+            block = EscalationModel(
+                scenario,
+                runs=runs,
+                seed=seed,
+                horizon_days=horizon,
+                parameters=parameters,
+                plan=plan,
+            ).run()
         results = combine_blocks(scenario, seed, horizon, [_without_series(block)])
         elapsed = time.perf_counter() - started
         results.timings = {"simulate_seconds": elapsed, "runs_per_second": runs / elapsed}
