@@ -370,10 +370,10 @@ def _share_public_views(
     involved: dict[str, set[str]] = {name: set() for name in plan.actions}
     for rules in plan.rules.values():
         for rule in rules:
-            involved[rule.action].update({rule.actor, rule.target} - {None})  # type: ignore[arg-type]
+            involved[rule.action].update(a for a in (rule.actor, rule.target) if a is not None)
     for tempos in plan.tempos.values():
         for tempo in tempos:
-            involved[tempo.action].update({tempo.actor, tempo.target} - {None})  # type: ignore[arg-type]
+            involved[tempo.action].update(a for a in (tempo.actor, tempo.target) if a is not None)
     noisy = {observer for observer, _ in plan.detection} | {o for o, _ in plan.misattribution}
     hostile = [name for name, action in plan.actions.items() if action.hostile]
 
