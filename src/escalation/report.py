@@ -318,26 +318,22 @@ def _sweep_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str
                 )
             sections.append(("shares", f"Share of {primary} across the sweep", body))
         if sensitivity:
-            body = ""
-            for name, frame in sensitivity.items():
-                body += f"<h3>{h.escape(name)}</h3>"
-                body += _safe(
-                    bar,
-                    partial(sweep_figure, sweep, "sensitivity", output=name),
-                    f"Sensitivity of {name}",
-                )
-                body += h.frame_table(frame)
+            body = _analysis_body(
+                bar,
+                sensitivity,
+                lambda name: partial(sweep_figure, sweep, "sensitivity", output=name),
+                "{}",
+                "Sensitivity of {}",
+            )
             sections.append(("sensitivity", "Sensitivity ranking", body))
         if boxes:
-            body = ""
-            for name, frame in boxes.items():
-                body += f"<h3>Where {h.escape(name)} happens</h3>"
-                body += _safe(
-                    bar,
-                    partial(sweep_figure, sweep, "discovery", outcome=name),
-                    f"Discovered box for {name}",
-                )
-                body += h.frame_table(frame)
+            body = _analysis_body(
+                bar,
+                boxes,
+                lambda name: partial(sweep_figure, sweep, "discovery", outcome=name),
+                "Where {} happens",
+                "Discovered box for {}",
+            )
             sections.append(("discovery", "Discovered scenarios", body))
     finally:
         bar.close()
@@ -420,3 +416,19 @@ def build_report(folder: str | os.PathLike[str], *, progress: bool = False) -> s
     else:
         parts = _run_report(root, manifest, progress)
     return parts
+
+
+def _analysis_body(
+    bar: _Progress,
+    frames: dict[str, pd.DataFrame],
+    figure: Callable[[str], Callable[[], Figure]],
+    heading: str,
+    alt: str,
+) -> str:
+    """One analysis file per heading: its figure, then its table."""
+    body = ""
+    for name, frame in frames.items():
+        body += f"<h3>{h.escape(heading.format(name))}</h3>"
+        body += _safe(bar, figure(name), alt.format(name))
+        body += h.frame_table(frame)
+    return body
