@@ -45,9 +45,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "Key", "make_key", "fresh_seed", "site_id", "philox4x32", "philox_block", "uniform",
-    "bernoulli", "integers", "normal", "poisson", "gamma", "negative_binomial", "lognormal",
-    "draws_consumed", "reset_draw_count",
+    "Key",
+    "make_key",
+    "fresh_seed",
+    "site_id",
+    "philox4x32",
+    "philox_block",
+    "uniform",
+    "bernoulli",
+    "integers",
+    "normal",
+    "poisson",
+    "gamma",
+    "negative_binomial",
+    "lognormal",
+    "draws_consumed",
+    "reset_draw_count",
 ]
 
 Key = tuple[int, int]
@@ -80,16 +93,21 @@ _counter = threading.local()
 def _rounds(k0, k1, c0, c1, c2, c3):
     for _ in range(10):
         p0, p1 = np.uint64(c0) * _M0, np.uint64(c2) * _M1
-        c0, c1, c2, c3 = (np.uint32(p1 >> _S32) ^ c1 ^ k0, np.uint32(p1),
-                          np.uint32(p0 >> _S32) ^ c3 ^ k1, np.uint32(p0))
+        c0, c1, c2, c3 = (
+            np.uint32(p1 >> _S32) ^ c1 ^ k0,
+            np.uint32(p1),
+            np.uint32(p0 >> _S32) ^ c3 ^ k1,
+            np.uint32(p0),
+        )
         k0, k1 = np.uint32(k0 + _W0), np.uint32(k1 + _W1)
     return np.uint32(c0), np.uint32(c1), np.uint32(c2), np.uint32(c3)
 
 
 @_jit
 def _philox(k0, k1, c0, c1, c2, c3):
-    return _rounds(np.uint32(k0), np.uint32(k1), np.uint32(c0), np.uint32(c1),
-                   np.uint32(c2), np.uint32(c3))
+    return _rounds(
+        np.uint32(k0), np.uint32(k1), np.uint32(c0), np.uint32(c1), np.uint32(c2), np.uint32(c3)
+    )
 
 
 @_jit_inline
@@ -102,8 +120,7 @@ def _fill(k0, k1, runs, c1, c2, c3):
     # One SIMD pass for every element's first call; rejection loops fetch the rest.
     w = np.empty((4, runs.shape[0]), np.uint32)
     w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
-    K0, K1, C1, C2, C3 = (np.uint32(k0), np.uint32(k1), np.uint32(c1), np.uint32(c2),
-                          np.uint32(c3))
+    K0, K1, C1, C2, C3 = (np.uint32(k0), np.uint32(k1), np.uint32(c1), np.uint32(c2), np.uint32(c3))
     for i in range(runs.shape[0]):
         w0[i], w1[i], w2[i], w3[i] = _rounds(K0, K1, runs[i], C1, C2, C3)
     return w
@@ -178,8 +195,9 @@ def _poisson_one(k0, k1, c0, day, c2, c3, lam, w0, w1, w2, w3):
             return np.int64(k), it
         if k < 0.0 or (us < 0.013 and v > us):
             continue
-        if (math.log(v) + log_invalpha - math.log(a / (us * us) + b)
-                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+        if math.log(v) + log_invalpha - math.log(
+            a / (us * us) + b
+        ) <= -lam + k * loglam - math.lgamma(k + 1.0):
             return np.int64(k), it
 
 
@@ -198,8 +216,9 @@ def _gamma_one(k0, k1, c0, day, c2, c3, shape, b0, b1, w0, w1, w2, w3):
             w0, w1, w2, w3 = _philox(k0, k1, c0, _c1(day, it), c2, c3)
             calls += 1
         it += 1
-        x = (math.sqrt(-2.0 * math.log(_u53_open(w0, w1)))
-             * math.cos(_TWO_PI * np.float64(w2) * _INV32))
+        x = math.sqrt(-2.0 * math.log(_u53_open(w0, w1))) * math.cos(
+            _TWO_PI * np.float64(w2) * _INV32
+        )
         v = 1.0 + c * x
         if v <= 0.0:
             continue
@@ -222,7 +241,8 @@ def _block_kernel(k0, k1, n):
     K0, K1, zero = np.uint32(k0), np.uint32(k1), np.uint32(0)
     for i in range(n):
         out[i, 0], out[i, 1], out[i, 2], out[i, 3] = _rounds(
-            K0, K1, np.uint32(i & 0xFFFFFFFF), np.uint32(i >> 32), zero, zero)
+            K0, K1, np.uint32(i & 0xFFFFFFFF), np.uint32(i >> 32), zero, zero
+        )
     return out
 
 
@@ -240,8 +260,9 @@ def _normal_kernel(k0, k1, runs, day, site, fam, median, sigma, log):
     w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
     out = np.empty(runs.shape[0], np.float64)
     for i in range(runs.shape[0]):
-        z = (math.sqrt(-2.0 * math.log(_u53_open(w[0, i], w[1, i])))
-             * math.cos(_TWO_PI * _u53(w[2, i], w[3, i])))
+        z = math.sqrt(-2.0 * math.log(_u53_open(w[0, i], w[1, i]))) * math.cos(
+            _TWO_PI * _u53(w[2, i], w[3, i])
+        )
         out[i] = _pick(median, i) * math.exp(_pick(sigma, i) * z) if log else z
     return out
 
@@ -261,8 +282,9 @@ def _poisson_kernel(k0, k1, runs, day, site, fam, lam):
         return out, runs.shape[0]
     calls = 0
     for i in range(runs.shape[0]):
-        out[i], n = _poisson_one(k0, k1, runs[i], day, site, fam, _pick(lam, i),
-                                 w[0, i], w[1, i], w[2, i], w[3, i])
+        out[i], n = _poisson_one(
+            k0, k1, runs[i], day, site, fam, _pick(lam, i), w[0, i], w[1, i], w[2, i], w[3, i]
+        )
         calls += n
     return out, calls
 
@@ -273,8 +295,21 @@ def _gamma_kernel(k0, k1, runs, day, site, fam, shape):
     out = np.empty(runs.shape[0], np.float64)
     calls = 0
     for i in range(runs.shape[0]):
-        out[i], n = _gamma_one(k0, k1, runs[i], day, site, fam, _pick(shape, i),
-                               wb[0, i], wb[1, i], w[0, i], w[1, i], w[2, i], w[3, i])
+        out[i], n = _gamma_one(
+            k0,
+            k1,
+            runs[i],
+            day,
+            site,
+            fam,
+            _pick(shape, i),
+            wb[0, i],
+            wb[1, i],
+            w[0, i],
+            w[1, i],
+            w[2, i],
+            w[3, i],
+        )
         calls += n
     return out, calls
 
@@ -290,11 +325,35 @@ def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp):
         m, k = _pick(mean, i), _pick(disp, i)
         if m == 0.0:
             continue
-        g, n = _gamma_one(k0, k1, runs[i], day, site, fam, k,
-                          wb[0, i], wb[1, i], wg[0, i], wg[1, i], wg[2, i], wg[3, i])
+        g, n = _gamma_one(
+            k0,
+            k1,
+            runs[i],
+            day,
+            site,
+            fam,
+            k,
+            wb[0, i],
+            wb[1, i],
+            wg[0, i],
+            wg[1, i],
+            wg[2, i],
+            wg[3, i],
+        )
         # The clamp only keeps PTRS's int64 cast defined; no sane mean gets near it.
-        out[i], n2 = _poisson_one(k0, k1, runs[i], day, site2, fam, min(g * (m / k), _LAM_MAX),
-                                  wp[0, i], wp[1, i], wp[2, i], wp[3, i])
+        out[i], n2 = _poisson_one(
+            k0,
+            k1,
+            runs[i],
+            day,
+            site2,
+            fam,
+            min(g * (m / k), _LAM_MAX),
+            wp[0, i],
+            wp[1, i],
+            wp[2, i],
+            wp[3, i],
+        )
         calls += n + n2
     return out, calls
 
@@ -311,8 +370,9 @@ def _u32(value: int, name: str) -> int:
     return v
 
 
-def _prep(key: Key, runs: NDArray[Any], day: int, site: int, family: int,
-          sub: int = 0) -> tuple[int, int, NDArray[np.uint32], int, int, int, int]:
+def _prep(
+    key: Key, runs: NDArray[Any], day: int, site: int, family: int, sub: int = 0
+) -> tuple[int, int, NDArray[np.uint32], int, int, int, int]:
     if len(key) != 2:
         raise ValueError(f"key must be a pair of uint32, got {key!r}")
     d, s = operator.index(day), operator.index(sub)
@@ -327,20 +387,29 @@ def _prep(key: Key, runs: NDArray[Any], day: int, site: int, family: int,
         if arr.size and (arr.min() < 0 or arr.max() > _U32):
             raise ValueError("run ids must be in [0, 2**32)")
         arr = arr.astype(np.uint32)
-    return (_u32(key[0], "key[0]"), _u32(key[1], "key[1]"), np.ascontiguousarray(arr), d,
-            _u32(site, "site"), _u32(family, "family"), s)
+    return (
+        _u32(key[0], "key[0]"),
+        _u32(key[1], "key[1]"),
+        np.ascontiguousarray(arr),
+        d,
+        _u32(site, "site"),
+        _u32(family, "family"),
+        s,
+    )
 
 
-def _param(x: FloatArg, n: int, name: str, lo: float, hi: float,
-           lo_open: bool = False) -> NDArray[np.float64]:
+def _param(
+    x: FloatArg, n: int, name: str, lo: float, hi: float, lo_open: bool = False
+) -> NDArray[np.float64]:
     if isinstance(x, float | int) and not isinstance(x, bool):
         # A plain number: the same checks, without array round trips (a hot path).
         v = float(x)
         if v != v:
             raise ValueError(f"{name} must not be NaN")
         if (v <= lo if lo_open else v < lo) or v > hi:
-            raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}], got "
-                             f"values in [{v}, {v}]")
+            raise ValueError(
+                f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}], got values in [{v}, {v}]"
+            )
         return np.array([v])
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 0 and a.shape != (n,):
@@ -349,8 +418,10 @@ def _param(x: FloatArg, n: int, name: str, lo: float, hi: float,
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not be NaN")
     if ((arr <= lo) if lo_open else (arr < lo)).any() or (arr > hi).any():
-        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}], got "
-                         f"values in [{arr.min()}, {arr.max()}]")
+        raise ValueError(
+            f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}], got "
+            f"values in [{arr.min()}, {arr.max()}]"
+        )
     return arr
 
 
@@ -433,12 +504,15 @@ def philox_block(key: Key, n: int) -> NDArray[np.uint32]:
     """
     if operator.index(n) < 0:
         raise ValueError(f"n must be non-negative, got {n}")
-    return np.asarray(_block_kernel(_u32(key[0], "key[0]"), _u32(key[1], "key[1]"),
-                                    operator.index(n)), dtype=np.uint32)
+    return np.asarray(
+        _block_kernel(_u32(key[0], "key[0]"), _u32(key[1], "key[1]"), operator.index(n)),
+        dtype=np.uint32,
+    )
 
 
-def uniform(key: Key, runs: NDArray[np.uint32], day: int, site: int, family: int = 0,
-            sub: int = 0) -> NDArray[np.float64]:
+def uniform(
+    key: Key, runs: NDArray[np.uint32], day: int, site: int, family: int = 0, sub: int = 0
+) -> NDArray[np.float64]:
     """Draw one uniform in [0, 1) per run, with 53 random bits from words w0 and w1.
 
     Parameters
@@ -457,16 +531,18 @@ def uniform(key: Key, runs: NDArray[np.uint32], day: int, site: int, family: int
     return np.asarray(_uniform_kernel(k0, k1, r, d | (sb << 16), s, f), dtype=np.float64)
 
 
-def bernoulli(key: Key, runs: NDArray[np.uint32], day: int, site: int, p: FloatArg,
-              family: int = 0) -> NDArray[np.bool_]:
+def bernoulli(
+    key: Key, runs: NDArray[np.uint32], day: int, site: int, p: FloatArg, family: int = 0
+) -> NDArray[np.bool_]:
     """Return ``uniform(...) < p`` per run, for probabilities `p` in [0, 1]."""
     r = _prep(key, runs, day, site, family)[2]
     pa = _param(p, r.shape[0], "p", 0.0, 1.0)
     return np.asarray(uniform(key, r, day, site, family) < pa, dtype=np.bool_)
 
 
-def integers(key: Key, runs: NDArray[np.uint32], day: int, site: int, low: int, high: int,
-             family: int = 0) -> NDArray[np.int64]:
+def integers(
+    key: Key, runs: NDArray[np.uint32], day: int, site: int, low: int, high: int, family: int = 0
+) -> NDArray[np.int64]:
     """Draw ``low + floor(u * (high - low + 1))`` per run: inclusive [`low`, `high`].
 
     The range may span at most 2**53 values; the bias is then below span / 2**53.
@@ -480,8 +556,9 @@ def integers(key: Key, runs: NDArray[np.uint32], day: int, site: int, low: int, 
     return np.asarray(k + lo, dtype=np.int64)
 
 
-def normal(key: Key, runs: NDArray[np.uint32], day: int, site: int,
-           family: int = 0) -> NDArray[np.float64]:
+def normal(
+    key: Key, runs: NDArray[np.uint32], day: int, site: int, family: int = 0
+) -> NDArray[np.float64]:
     """Draw one standard normal per run by Box-Muller from a single Philox call."""
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
     _add_draws(r.shape[0])
@@ -489,8 +566,15 @@ def normal(key: Key, runs: NDArray[np.uint32], day: int, site: int,
     return np.asarray(_normal_kernel(k0, k1, r, d, s, f, one, one, False), dtype=np.float64)
 
 
-def lognormal(key: Key, runs: NDArray[np.uint32], day: int, site: int, median: FloatArg,
-              sigma: FloatArg, family: int = 0) -> NDArray[np.float64]:
+def lognormal(
+    key: Key,
+    runs: NDArray[np.uint32],
+    day: int,
+    site: int,
+    median: FloatArg,
+    sigma: FloatArg,
+    family: int = 0,
+) -> NDArray[np.float64]:
     """Draw ``median * exp(sigma * z)`` per run, ``z`` being `normal` at the same counters."""
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
     med = _param(median, r.shape[0], "median", 0.0, _FMAX)
@@ -499,8 +583,9 @@ def lognormal(key: Key, runs: NDArray[np.uint32], day: int, site: int, median: F
     return np.asarray(_normal_kernel(k0, k1, r, d, s, f, med, sig, True), dtype=np.float64)
 
 
-def poisson(key: Key, runs: NDArray[np.uint32], day: int, site: int, lam: FloatArg,
-            family: int = 0) -> NDArray[np.int64]:
+def poisson(
+    key: Key, runs: NDArray[np.uint32], day: int, site: int, lam: FloatArg, family: int = 0
+) -> NDArray[np.int64]:
     """Draw Poisson(`lam`) counts per run.
 
     Inversion by sequential search for ``lam < 30`` (one call; the search stops where
@@ -519,8 +604,9 @@ def poisson(key: Key, runs: NDArray[np.uint32], day: int, site: int, lam: FloatA
     return np.asarray(out, dtype=np.int64)
 
 
-def gamma(key: Key, runs: NDArray[np.uint32], day: int, site: int, shape: FloatArg,
-          family: int = 0) -> NDArray[np.float64]:
+def gamma(
+    key: Key, runs: NDArray[np.uint32], day: int, site: int, shape: FloatArg, family: int = 0
+) -> NDArray[np.float64]:
     """Draw Gamma(`shape`, scale 1) per run: Marsaglia-Tsang, boosted by u**(1/shape) below 1.
 
     Raises
@@ -535,8 +621,15 @@ def gamma(key: Key, runs: NDArray[np.uint32], day: int, site: int, shape: FloatA
     return np.asarray(out, dtype=np.float64)
 
 
-def negative_binomial(key: Key, runs: NDArray[np.uint32], day: int, site: int, mean: FloatArg,
-                      dispersion: FloatArg, family: int = 0) -> NDArray[np.int64]:
+def negative_binomial(
+    key: Key,
+    runs: NDArray[np.uint32],
+    day: int,
+    site: int,
+    mean: FloatArg,
+    dispersion: FloatArg,
+    family: int = 0,
+) -> NDArray[np.int64]:
     """Draw counts with mean `mean` and variance ``mean + mean**2 / dispersion``.
 
     Gamma-Poisson mixture: ``lam ~ Gamma(dispersion, mean / dispersion)`` at `site`,

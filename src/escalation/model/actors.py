@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from escalation import rng
+from escalation.model import kernels
 from escalation.model.plan import RulePlan, TempoPlan
 
 if TYPE_CHECKING:
@@ -87,10 +88,11 @@ class ActorAgent(mesa.Agent):
         self.ready_day = np.zeros((count, n), dtype=np.int64)
         self.pending = [0] * count
         self.cooldown_horizon = [0] * count
-        self.cause = np.full((count, n), -1, dtype=np.int64)
-        self.cause_chain = np.zeros((count, n), dtype=np.int64)
-        self.cause_root = np.full((count, n), -1, dtype=np.int64)
-        self.cause_by = np.full((count, n), -1, dtype=np.int64)
+        # Per rule and run, what its waiting act answers: rows (event id, chain
+        # length, chain root, perceived author of the event).
+        self.causes = np.full((4, count, n), -1, dtype=np.int64)
+        self.causes[1] = 0
+        self.cause, self.cause_chain, self.cause_root, self.cause_by = self.causes
         self.excitation = [
             np.broadcast_to(
                 np.asarray(tempo.initial_excitation.evaluate(model.state), dtype=np.float64), (n,)
@@ -104,17 +106,26 @@ class ActorAgent(mesa.Agent):
         state = model.state
         day = state.day
         decided: dict[str, NDArray[np.bool_]] = {}
+        n = state.n
+        eligible = np.empty(n, dtype=np.bool_)
         for position, rule in enumerate(self.rules):
             applies = rule.when.evaluate(state)
-            if self.pending[position] or day < self.cooldown_horizon[position]:
-                applies = applies & (self.ready_day[position] <= day)
+            if applies.shape != (n,):
+                applies = np.broadcast_to(applies, (n,))
+            check_ready = bool(self.pending[position]) or day < self.cooldown_horizon[position]
             taken = decided.get(rule.action)
-            if taken is not None:
-                eligible = applies & ~taken
-                decided[rule.action] = taken | applies
-            else:
-                eligible = applies
-                decided[rule.action] = applies
+            first = taken is None
+            if taken is None:
+                taken = decided[rule.action] = np.empty(n, dtype=np.bool_)
+            kernels.decide_mask(
+                applies.view(np.uint8),
+                self.ready_day[position],
+                check_ready,
+                day,
+                taken.view(np.uint8),
+                first,
+                eligible.view(np.uint8),
+            )
             runs = np.flatnonzero(eligible)
             if runs.size == 0:
                 continue
@@ -143,25 +154,14 @@ class ActorAgent(mesa.Agent):
 
     def _remember_cause(self, position: int, rule: RulePlan, runs: IntArray) -> None:
         """The act answers the latest observed event its condition looked at."""
-        self.cause[position, runs] = -1
-        self.cause_chain[position, runs] = 0
-        self.cause_root[position, runs] = -1
-        self.cause_by[position, runs] = -1
+        kernels.cause_reset(self.causes, position, runs)
         best = np.full(runs.size, -math.inf)
         tracker = self.model.state.tracker
         hostile = self.model.plan.actions
         for key in dict.fromkeys(rule.when.keys):
-            day, event, chain, root, by = tracker.last_cause(key)
-            later = day[runs] > best
-            if not np.any(later):
-                continue
-            chosen = runs[later]
-            best[later] = day[chosen]
-            self.cause[position, chosen] = event[chosen]
+            last_day, cause = tracker.last_cause(key)
             key_hostile = key.action is None or hostile[key.action].hostile
-            self.cause_chain[position, chosen] = chain[chosen] if key_hostile else 0
-            self.cause_root[position, chosen] = root[chosen]
-            self.cause_by[position, chosen] = by[chosen]
+            kernels.cause_update(self.causes, position, runs, best, last_day, cause, key_hostile)
 
     def act(self) -> None:
         """Carry out the acts due today and draw the day's tempo of repeated acts."""

@@ -65,11 +65,17 @@ class Requirements:
     windows: dict[ObservationKey, set[int]] = field(default_factory=dict)
     causes: set[ObservationKey] = field(default_factory=set)
     """Keys read by rule conditions: they keep the last act's identity, for causality."""
+    sums: dict[ObservationKey, set[tuple[int | None, str]]] = field(default_factory=dict)
+    """The sums read per key: (window or None for all history, "count" or "casualties")."""
 
-    def need(self, key: ObservationKey, within: int | None) -> None:
+    def need(self, key: ObservationKey, within: int | None, sum: str | None = None) -> None:
+        """Record that an expression reads ``key`` (its ``sum`` over ``within``, if any)."""
         self.windows.setdefault(key, set())
+        self.sums.setdefault(key, set())
         if within is not None:
             self.windows[key].add(within)
+        if sum is not None:
+            self.sums[key].add((within, sum))
 
 
 @dataclass(frozen=True)
@@ -394,7 +400,8 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
         first_key = (by, action)
         return lambda state: state.first_day(first_key)
     key = ObservationKey(context.observer, action, by, on)
-    context.requirements.need(key, within)
+    summed = {"count": "count", "hostile": "count", "casualties": "casualties"}.get(function)
+    context.requirements.need(key, within, summed)
     context.keys.append(key)
     if function in ("count", "hostile"):
         return lambda state: state.tracker.count(key, within)

@@ -206,7 +206,11 @@ class EscalationModel(mesa.Model):
             self.recorder.observe(event, self.key, self.run_ids, self.family)
         state.close_day(rung_today, previous)
         state.tracker.advance(state.day + 1)
-        counts_by_slot = {event.slot: _dense(event, state.n) for event in events}
+        counts_by_slot = {
+            event.slot: _dense(event, state.n)
+            for event in events
+            if event.slot in self.plan.tempo_slots
+        }
         for agent in self.actor_agents.values():
             agent.update_tempo(counts_by_slot)
         self.recorder.close_day(events)
@@ -356,13 +360,18 @@ class EscalationModel(mesa.Model):
         for number, effect in enumerate(action.effects):
             runs = event.runs
             counts = event.counts
-            probability = np.asarray(effect.probability.evaluate(state), dtype=np.float64)
-            if probability.ndim:
-                probability = probability[runs]
-            where = f"actions.{event.action}.effects[{number}].probability"
-            if np.any(~((probability >= 0) & (probability <= 1))):
+            probability = effect.probability.evaluate(state)
+            if isinstance(probability, float | int):
+                bad = not 0 <= probability <= 1
+            else:
+                probability = np.asarray(probability, dtype=np.float64)
+                if probability.ndim:
+                    probability = probability[runs]
+                bad = bool(np.any(~((probability >= 0) & (probability <= 1))))
+            if bad:
+                where = f"actions.{event.action}.effects[{number}].probability"
                 raise ModelError(f"{where}: must be in [0, 1]")
-            if probability.ndim or probability < 1:
+            if np.ndim(probability) or probability < 1:
                 site = self._site(f"effect:{self.plan.slot_names[event.slot]}:{number}")
                 keep = rng.bernoulli(
                     self.key, self.run_ids[runs], state.day, site, probability, self.family

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -160,6 +161,11 @@ class Plan:
     def n_slots(self) -> int:
         return len(self.slot_names)
 
+    @functools.cached_property
+    def tempo_slots(self) -> frozenset[int]:
+        """The slots of the tempos' acts (their daily counts feed the excitation)."""
+        return frozenset(tempo.slot for tempos in self.tempos.values() for tempo in tempos)
+
     def actor_index(self, name: str) -> int:
         return self.actors.index(name)
 
@@ -256,7 +262,7 @@ def build_plan(scenario: Scenario) -> Plan:
             excitations = []
             for excitation in tempo.excited_by:
                 key = ObservationKey(actor_name, excitation.action, excitation.by, None)
-                requirements.need(key, 1)
+                requirements.need(key, 1, "count")
                 excitations.append(
                     ExcitationPlan(key, compile_quantity(excitation.jump, context(actor_name)))
                 )
@@ -389,6 +395,7 @@ def _share_public_views(
         canonical = ObservationKey(PUBLIC, key.action, key.by, key.on) if public(key) else key
         aliases[key] = canonical
         tracked.windows.setdefault(canonical, set()).update(windows)
+        tracked.sums.setdefault(canonical, set()).update(requirements.sums.get(key, ()))
         if key in requirements.causes:
             tracked.causes.add(canonical)
     return aliases, tracked

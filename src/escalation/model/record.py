@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from escalation import rng
+from escalation.model import kernels
 from escalation.model.compiler import ObservationKey
 from escalation.model.plan import ClaimPlan, Plan, at, resolve
 from escalation.model.state import BlockState, ObservationTracker, Observed
@@ -164,9 +165,12 @@ class BlockRecorder:
         plan = self.plan
         state = self.state
         day = state.day
-        self.action_counts[event.action][event.runs] += event.counts
-        first = state.first_days.setdefault((event.actor, event.action), np.full(state.n, math.inf))
-        first[event.runs] = np.minimum(first[event.runs], day)
+        first = state.first_days.get((event.actor, event.action))
+        if first is None:
+            first = state.first_days[(event.actor, event.action)] = np.full(state.n, math.inf)
+        kernels.first_and_count(
+            first, self.action_counts[event.action], event.runs, event.counts, float(day)
+        )
         event_id = day * plan.n_slots + event.slot
         chained = event.chain >= 2 if event.rule is not None else None
         if chained is not None and chained.any():
@@ -181,8 +185,6 @@ class BlockRecorder:
         actor_index = plan.actor_index(event.actor)
         slot_name = plan.slot_names[event.slot]
         tracker = state.tracker
-        n = state.n
-        uniform = event.rule is None
         for observer, keys in self._observers[(event.action, event.target)]:
             third_party = observer is not None and observer != event.target
             deaths = heard if third_party and event.target is not None else target_deaths
@@ -199,15 +201,7 @@ class BlockRecorder:
             if not blame and (detect == 1.0 if isinstance(detect, float) else np.all(detect >= 1)):
                 # Seen as it is: one batch, attributed to its actor.
                 batch = Observed(
-                    n,
-                    event.runs,
-                    event.counts,
-                    deaths,
-                    event.chain,
-                    event.root,
-                    actor_index,
-                    event.dense_counts,
-                    uniform,
+                    event.runs, event.counts, deaths, event.chain, event.root, actor_index
                 )
                 for tracked in keys:
                     if tracked.by is None or tracked.by == event.actor:
@@ -238,19 +232,13 @@ class BlockRecorder:
                     edge += probability
             if runs.size == 0:
                 continue
-            for by in np.unique(perceived):
+            for by in sorted({actor_index, *(plan.actor_index(other) for other, _ in blame)}):
                 mask = perceived == by
+                if not mask.any():
+                    continue
                 by_name = plan.actors[by]
                 batch = Observed(
-                    n,
-                    runs[mask],
-                    counts[mask],
-                    deaths[mask],
-                    chain[mask],
-                    root[mask],
-                    int(by),
-                    None,
-                    uniform,
+                    runs[mask], counts[mask], deaths[mask], chain[mask], root[mask], by
                 )
                 for tracked in keys:
                     if tracked.by is None or tracked.by == by_name:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from escalation.model import kernels
 from escalation.model.compiler import ObservationKey, Requirements
 
 __all__ = ["BlockState", "ObservationTracker", "Observed"]
@@ -21,67 +22,55 @@ IntArray = NDArray[np.int64]
 class Observed:
     """A batch of acts as one observer saw them on one day, shared by the keys it feeds.
 
-    Acts that happened in most runs are also held densely (one element per run),
-    because whole-array arithmetic is several times cheaper than indexed updates.
+    One element per run where the acts were seen: ``runs`` are distinct.
     """
 
-    n: int
     runs: IntArray
     counts: FloatArray
     casualties: FloatArray
     chain: IntArray
     root: IntArray
     by: int
-    dense_counts: FloatArray | None = None
-    uniform_chain: bool = False
-    """Whether every act shares one chain length and root (a tempo's acts do)."""
-    _dense: tuple[NDArray[np.bool_], FloatArray, FloatArray] | None = None
-
-    @property
-    def is_dense(self) -> bool:
-        return 3 * self.runs.size > self.n
-
-    def dense(self) -> tuple[NDArray[np.bool_], FloatArray, FloatArray]:
-        if self._dense is None:
-            if self.dense_counts is not None:
-                counts = self.dense_counts
-                mask = counts > 0
-            else:
-                mask = np.zeros(self.n, dtype=bool)
-                mask[self.runs] = True
-                counts = np.zeros(self.n)
-                counts[self.runs] = self.counts
-            casualties = np.zeros(self.n)
-            casualties[self.runs] = self.casualties
-            self._dense = (mask, counts, casualties)
-        return self._dense
 
 
 @dataclass
 class _Track:
-    """What one observer knows of one kind of act: totals, windows and the last act."""
+    """What one observer knows of one kind of act: the sums read, and the last act.
+
+    ``sums`` has one row per sum an expression reads: a (window or None for all
+    history, "count" or "casualties") pair, numbered in ``rows``; ``cause`` holds
+    the rows (event id, chain length, chain root, perceived actor) of the last act,
+    kept only for keys a rule's condition reads.
+    """
 
     windows: tuple[int, ...]
-    cause: bool
-    total_count: FloatArray
-    total_casualties: FloatArray
+    rows: dict[tuple[int | None, str], int]
+    sums: FloatArray
     last_day: FloatArray
-    last_event: IntArray
-    last_chain: IntArray
-    last_root: IntArray
-    last_by: IntArray
-    window_count: dict[int, FloatArray] = field(default_factory=dict)
-    window_casualties: dict[int, FloatArray] = field(default_factory=dict)
+    cause: IntArray
     by_day: dict[int, list[Observed]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        def numbered(kind: str, windows: Iterable[int | None]) -> IntArray:
+            found = [self.rows[(w, kind)] for w in windows if (w, kind) in self.rows]
+            return np.array(found, dtype=np.int64)
+
+        every: tuple[int | None, ...] = (None, *self.windows)
+        self.count_rows = numbered("count", every)
+        self.casualty_rows = numbered("casualties", every)
+        self.window_rows = [
+            (numbered("count", (w,)), numbered("casualties", (w,))) for w in self.windows
+        ]
 
 
 class ObservationTracker:
-    """Counts of observed acts per observation key, over all history and recent windows.
+    """Sums of observed acts per observation key, over all history and recent windows.
 
     ``within=w`` on day ``d`` covers the acts of days ``d - w`` to ``d - 1``: what was
     observed by the start of day ``d``.  A window sum changes only when acts enter
-    or leave it, so a key that sees nothing costs nothing on a quiet day.  Only keys
-    that a rule's condition reads keep the last act's identity (for causality).
+    or leave it, so a key that sees nothing costs nothing on a quiet day.  Only the
+    sums some expression reads are kept, and only keys that a rule's condition
+    reads keep the last act's identity (for causality).
     """
 
     def __init__(
@@ -94,22 +83,20 @@ class ObservationTracker:
         self._tracks: dict[ObservationKey, _Track] = {}
         for key, windows in requirements.windows.items():
             ordered = tuple(sorted(windows))
-            cause = key in requirements.causes
-            track = _Track(
-                windows=ordered,
-                cause=cause,
-                total_count=np.zeros(n),
-                total_casualties=np.zeros(n),
-                last_day=np.full(n, -math.inf),
-                last_event=np.full(n if cause else 0, -1, dtype=np.int64),
-                last_chain=np.zeros(n if cause else 0, dtype=np.int64),
-                last_root=np.full(n if cause else 0, -1, dtype=np.int64),
-                last_by=np.full(n if cause else 0, -1, dtype=np.int64),
+            read = sorted(
+                requirements.sums.get(key, ()),
+                key=lambda item: (-1 if item[0] is None else item[0], item[1]),
             )
-            for window in ordered:
-                track.window_count[window] = np.zeros(n)
-                track.window_casualties[window] = np.zeros(n)
-            self._tracks[key] = track
+            cause = np.empty((4 if key in requirements.causes else 0, n), dtype=np.int64)
+            cause[:] = -1  # no event, no chain root, no actor
+            cause[1:2] = 0  # chain length
+            self._tracks[key] = _Track(
+                windows=ordered,
+                rows={item: row for row, item in enumerate(read)},
+                sums=np.zeros((len(read), n)),
+                last_day=np.full(n, -math.inf),
+                cause=cause,
+            )
         self._recorded = tuple(self._tracks)
         for alias, canonical in (aliases or {}).items():
             self._tracks.setdefault(alias, self._tracks[canonical])
@@ -124,74 +111,59 @@ class ObservationTracker:
             track = self._tracks[key]
             if not track.by_day:
                 continue
-            for window in track.windows:
+            for window, (count_rows, casualty_rows) in zip(
+                track.windows, track.window_rows, strict=True
+            ):
                 for batch in track.by_day.get(day - window - 1, ()):
-                    _subtract(track.window_count[window], batch, counts=True)
-                    _subtract(track.window_casualties[window], batch, counts=False)
+                    kernels.remove_acts(
+                        track.sums,
+                        count_rows,
+                        casualty_rows,
+                        batch.runs,
+                        batch.counts,
+                        batch.casualties,
+                    )
             track.by_day.pop(day - track.windows[-1] - 1, None)
 
     def record(self, key: ObservationKey, day: int, batch: Observed, event_id: int) -> None:
         """Add the acts of ``batch``, observed under ``key`` on ``day``."""
         track = self._tracks[key]
-        if batch.is_dense:
-            mask, counts, casualties = batch.dense()
-            track.total_count += counts
-            track.total_casualties += casualties
-            np.copyto(track.last_day, day, where=mask)
-            for window in track.windows:
-                track.window_count[window] += counts
-                track.window_casualties[window] += casualties
-        else:
-            runs = batch.runs
-            track.total_count[runs] += batch.counts
-            track.total_casualties[runs] += batch.casualties
-            track.last_day[runs] = day
-            for window in track.windows:
-                track.window_count[window][runs] += batch.counts
-                track.window_casualties[window][runs] += batch.casualties
-        if track.cause:
-            if batch.uniform_chain and batch.is_dense:
-                mask = batch.dense()[0]
-                np.copyto(track.last_event, event_id, where=mask)
-                np.copyto(track.last_chain, batch.chain[0], where=mask)
-                np.copyto(track.last_root, batch.root[0], where=mask)
-                np.copyto(track.last_by, batch.by, where=mask)
-            else:
-                runs = batch.runs
-                track.last_event[runs] = event_id
-                track.last_chain[runs] = batch.chain
-                track.last_root[runs] = batch.root
-                track.last_by[runs] = batch.by
+        kernels.record_acts(
+            track.sums,
+            track.count_rows,
+            track.casualty_rows,
+            track.last_day,
+            track.cause,
+            batch.runs,
+            batch.counts,
+            batch.casualties,
+            float(day),
+            event_id,
+            batch.chain,
+            batch.root,
+            batch.by,
+        )
         if track.windows:
             track.by_day.setdefault(day, []).append(batch)
 
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
         track = self._tracks[key]
-        return track.total_count if within is None else track.window_count[within]
+        return track.sums[track.rows[(within, "count")]]
 
     def casualties(self, key: ObservationKey, within: int | None) -> FloatArray:
         track = self._tracks[key]
-        return track.total_casualties if within is None else track.window_casualties[within]
+        return track.sums[track.rows[(within, "casualties")]]
 
     def last_day(self, key: ObservationKey) -> FloatArray:
         return self._tracks[key].last_day
 
-    def last_cause(
-        self, key: ObservationKey
-    ) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArray]:
-        """Day, event id, chain length, chain root and perceived actor of the last act."""
+    def last_cause(self, key: ObservationKey) -> tuple[FloatArray, IntArray]:
+        """The day of the last act, and its rows (event id, chain length, chain root,
+        perceived actor)."""
         track = self._tracks[key]
-        if not track.cause:
+        if not track.cause.shape[0]:
             raise KeyError(f"{key} keeps no causes: it is read by no rule's condition")
-        return track.last_day, track.last_event, track.last_chain, track.last_root, track.last_by
-
-
-def _subtract(total: FloatArray, batch: Observed, *, counts: bool) -> None:
-    if batch.is_dense:
-        _, dense_counts, dense_casualties = batch.dense()
-        total -= dense_counts if counts else dense_casualties
-    else:
-        total[batch.runs] -= batch.counts if counts else batch.casualties
+        return track.last_day, track.cause
 
 
 @dataclass
@@ -208,6 +180,7 @@ class BlockState:
     rung: IntArray = field(init=False)
     max_rung: IntArray = field(init=False)
     days_at_or_above: list[IntArray] = field(init=False)
+    _days_at_or_above: IntArray = field(init=False, repr=False)
     spell_length: dict[str, IntArray] = field(init=False)
     spell_count: dict[str, IntArray] = field(init=False)
     days_true: dict[str, IntArray] = field(init=False)
@@ -219,7 +192,8 @@ class BlockState:
         n = self.n
         self.rung = np.zeros(n, dtype=np.int64)
         self.max_rung = np.zeros(n, dtype=np.int64)
-        self.days_at_or_above = [np.zeros(n, dtype=np.int64) for _ in range(self.ladder_size)]
+        self._days_at_or_above = np.zeros((self.ladder_size, n), dtype=np.int64)
+        self.days_at_or_above = list(self._days_at_or_above)
         self.spell_length = {}
         self.spell_count = {}
         self.days_true = {}
@@ -241,18 +215,14 @@ class BlockState:
     def close_day(self, rung_today: IntArray, previous: dict[str, NDArray[np.bool_]]) -> None:
         """End-of-day bookkeeping: rungs reached and the spells of boolean variables."""
         self.rung = rung_today
-        np.maximum(self.max_rung, rung_today, out=self.max_rung)
-        for level in range(1, self.ladder_size):
-            self.days_at_or_above[level] += rung_today >= level
-        self.days_at_or_above[0] += 1
+        kernels.close_rungs(self._days_at_or_above, self.max_rung, rung_today)
         for name in self.boolean_variables:
-            on = self.variables[name] != 0
-            self.days_true[name] += on
-            spell = self.spell_length[name]
-            ended = np.flatnonzero(previous[name] & ~on)
+            ended, length = kernels.close_spell(
+                self.variables[name],
+                previous[name],
+                self.spell_length[name],
+                self.spell_count[name],
+                self.days_true[name],
+            )
             if ended.size:
-                length = spell[ended].copy()
                 self.ended_spells.append((name, ended, self.day - length, length))
-            spell *= on
-            spell += on
-            self.spell_count[name] += on > previous[name]

@@ -384,7 +384,7 @@ def problems_from_validation(
     for item in error.errors():
         loc: Path = tuple(item["loc"])
         path = _existing_prefix(document, loc)
-        rest = loc[len(path):]
+        rest = loc[len(path) :]
         if item["type"] == "missing" and rest:
             key = (path, "missing", rest[0])
         elif "[key]" in rest:

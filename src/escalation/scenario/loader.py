@@ -39,8 +39,15 @@ from escalation.scenario.errors import (
 from escalation.scenario.schema import Scenario
 
 __all__ = [
-    "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "SourceMap", "load_scenario",
-    "load_scenario_text", "parse_override", "resolved_document", "scenario_json_schema",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "SourceMap",
+    "load_scenario",
+    "load_scenario_text",
+    "parse_override",
+    "resolved_document",
+    "scenario_json_schema",
 ]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -120,8 +127,11 @@ class _ScenarioLoader(yaml.SafeLoader):
     def build(self, node: yaml.Node, path: Path, position: Position, depth: int) -> _Node:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _fail(position, f"the document expands to more than {MAX_NODES:,} nodes once "
-                        "aliases are expanded; no scenario is that large")
+            raise _fail(
+                position,
+                f"the document expands to more than {MAX_NODES:,} nodes once "
+                "aliases are expanded; no scenario is that large",
+            )
         if depth > MAX_DEPTH:
             raise _fail(position, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, yaml.ScalarNode):
@@ -197,15 +207,12 @@ class _ScenarioLoader(yaml.SafeLoader):
         return found
 
 
-
-
 _ScenarioLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_ScenarioLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789.")
-)
+_ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
+
 
 def _parse(text: str, file: str | None) -> _Node | None:
     """Text -> positioned tree; None for an empty document."""

@@ -1,0 +1,171 @@
+"""Compiled loops for the model's per-run bookkeeping.
+
+Each kernel does in one pass over the runs concerned what would otherwise take a
+handful of NumPy calls, each with its temporary array.  They perform the same
+floating-point operations in the same order as the array expressions they
+replace, so results are bit-identical; runs within one call are distinct.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = [
+    "cause_reset",
+    "cause_update",
+    "close_rungs",
+    "close_spell",
+    "decide_mask",
+    "first_and_count",
+    "record_acts",
+    "remove_acts",
+]
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+@_jit
+def record_acts(
+    sums,
+    count_rows,
+    casualty_rows,
+    last_day,
+    cause,
+    runs,
+    counts,
+    casualties,
+    day,
+    event_id,
+    chain,
+    root,
+    by,
+):
+    """Add acts to an observation track.
+
+    ``sums`` rows numbered in ``count_rows`` take the acts' counts, those in
+    ``casualty_rows`` their casualties; ``cause`` holds the rows (event, chain,
+    root, perceived actor), or none.
+    """
+    m = runs.shape[0]
+    for j in range(count_rows.shape[0]):
+        row = sums[count_rows[j]]
+        for i in range(m):
+            row[runs[i]] += counts[i]
+    for j in range(casualty_rows.shape[0]):
+        row = sums[casualty_rows[j]]
+        for i in range(m):
+            row[runs[i]] += casualties[i]
+    for i in range(m):
+        last_day[runs[i]] = day
+    if cause.shape[0] > 0:
+        events, chains, roots, bys = cause[0], cause[1], cause[2], cause[3]
+        for i in range(m):
+            r = runs[i]
+            events[r] = event_id
+            chains[r] = chain[i]
+            roots[r] = root[i]
+            bys[r] = by
+
+
+@_jit
+def remove_acts(sums, count_rows, casualty_rows, runs, counts, casualties):
+    """Take acts out of a window's sums (its rows in ``count_rows``, ``casualty_rows``)."""
+    m = runs.shape[0]
+    for j in range(count_rows.shape[0]):
+        row = sums[count_rows[j]]
+        for i in range(m):
+            row[runs[i]] -= counts[i]
+    for j in range(casualty_rows.shape[0]):
+        row = sums[casualty_rows[j]]
+        for i in range(m):
+            row[runs[i]] -= casualties[i]
+
+
+@_jit
+def cause_reset(causes, position, runs):
+    """Forget the recorded cause of a rule's acts in ``runs``: no event answered."""
+    for i in range(runs.shape[0]):
+        r = runs[i]
+        causes[0, position, r] = -1
+        causes[1, position, r] = 0
+        causes[2, position, r] = -1
+        causes[3, position, r] = -1
+
+
+@_jit
+def cause_update(causes, position, runs, best, last_day, track_cause, hostile):
+    """Take the last act of a track as the cause where it is later than ``best``."""
+    for i in range(runs.shape[0]):
+        r = runs[i]
+        seen = last_day[r]
+        if seen > best[i]:
+            best[i] = seen
+            causes[0, position, r] = track_cause[0, r]
+            causes[1, position, r] = track_cause[1, r] if hostile else 0
+            causes[2, position, r] = track_cause[2, r]
+            causes[3, position, r] = track_cause[3, r]
+
+
+@_jit
+def decide_mask(applies, ready_day, check_ready, day, taken, first, eligible):
+    """Mark where a rule may decide (``eligible``) and mark those runs decided.
+
+    ``applies`` is the rule's condition; where ``check_ready`` the rule must also
+    be off cooldown and have no act waiting; ``taken`` marks the runs an earlier
+    rule for the same action already applied in (``first``: no earlier rule).
+    Boolean arrays are passed as uint8 views, which lets the loop vectorise.
+    """
+    skip_ready = np.uint8(0 if check_ready else 1)
+    one = np.uint8(1)
+    for r in range(applies.shape[0]):
+        a = applies[r] & (skip_ready | np.uint8(ready_day[r] <= day))
+        if first:
+            eligible[r] = a
+            taken[r] = a
+        else:
+            t = taken[r]
+            eligible[r] = a & (one ^ t)
+            taken[r] = t | a
+
+
+@_jit
+def first_and_count(first, action_counts, runs, counts, day):
+    """The first day of an action and its running count, per run."""
+    for i in range(runs.shape[0]):
+        r = runs[i]
+        action_counts[r] += counts[i]
+        if day < first[r]:
+            first[r] = day
+
+
+@_jit
+def close_rungs(days_at_or_above, max_rung, rung):
+    """Count the day at every rung up to each run's rung, and keep the highest."""
+    for r in range(rung.shape[0]):
+        level = rung[r]
+        if level > max_rung[r]:
+            max_rung[r] = level
+        for below in range(level + 1):
+            days_at_or_above[below, r] += 1
+
+
+@_jit
+def close_spell(value, was_on, spell_length, spell_count, days_true):
+    """Advance a boolean variable's spell counters; return the runs whose spell ended."""
+    n = value.shape[0]
+    ended = np.empty(n, np.int64)
+    k = 0
+    for r in range(n):
+        on = value[r] != 0
+        before = was_on[r]
+        ended[k] = r
+        k += before & (not on)
+        days_true[r] += on
+        spell_count[r] += on & (not before)
+    lengths = np.empty(k, np.int64)
+    for i in range(k):
+        lengths[i] = spell_length[ended[i]]
+    for r in range(n):
+        spell_length[r] = spell_length[r] + 1 if value[r] != 0 else 0
+    return ended[:k].copy(), lengths
