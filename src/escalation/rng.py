@@ -256,6 +256,25 @@ def _uniform_kernel(k0, k1, runs, c1, site, fam):
 
 
 @_jit
+def _bernoulli_kernel(k0, k1, runs, c1, site, fam, p):
+    w = _fill(k0, k1, runs, c1, site, fam)
+    out = np.empty(runs.shape[0], np.bool_)
+    for i in range(runs.shape[0]):
+        out[i] = _u53(w[0, i], w[1, i]) < _pick(p, i)
+    return out
+
+
+@_jit
+def _in_range(a, lo, hi, lo_open):
+    # One pass for what would be four NumPy reductions; NaN fails every comparison.
+    for i in range(a.shape[0]):
+        x = a[i]
+        if not ((x > lo if lo_open else x >= lo) and x <= hi):
+            return False
+    return True
+
+
+@_jit
 def _normal_kernel(k0, k1, runs, day, site, fam, median, sigma, log):
     w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
     out = np.empty(runs.shape[0], np.float64)
@@ -415,6 +434,8 @@ def _param(
     if a.ndim != 0 and a.shape != (n,):
         raise ValueError(f"{name} must be a scalar or have shape ({n},), got {a.shape}")
     arr = np.ascontiguousarray(a.reshape(-1))
+    if _in_range(arr, lo, hi, lo_open):
+        return arr
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not be NaN")
     if ((arr <= lo) if lo_open else (arr < lo)).any() or (arr > hi).any():
@@ -535,9 +556,10 @@ def bernoulli(
     key: Key, runs: NDArray[np.uint32], day: int, site: int, p: FloatArg, family: int = 0
 ) -> NDArray[np.bool_]:
     """Return ``uniform(...) < p`` per run, for probabilities `p` in [0, 1]."""
-    r = _prep(key, runs, day, site, family)[2]
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
     pa = _param(p, r.shape[0], "p", 0.0, 1.0)
-    return np.asarray(uniform(key, r, day, site, family) < pa, dtype=np.bool_)
+    _add_draws(r.shape[0])
+    return np.asarray(_bernoulli_kernel(k0, k1, r, d, s, f, pa), dtype=np.bool_)
 
 
 def integers(

@@ -82,7 +82,8 @@ class ActorAgent(mesa.Agent):
         self.tempos: tuple[TempoPlan, ...] = plan.tempos[name]
         self.index = plan.actor_index(name)
         count = len(self.rules)
-        self.due = np.full((count, n), -1, dtype=np.int64)
+        # Per rule, the runs whose decided act falls due on each day.
+        self.schedule: list[dict[int, list[IntArray]]] = [{} for _ in range(count)]
         # The first day each rule may decide again: after its cooldown, never while an
         # act it decided is still waiting for its day.
         self.ready_day = np.zeros((count, n), dtype=np.int64)
@@ -147,7 +148,12 @@ class ActorAgent(mesa.Agent):
                 delay = rng.integers(
                     model.key, model.run_ids[runs], day, rule.delay_site, low, high, model.family
                 )
-            self.due[position, runs] = day + delay
+            schedule = self.schedule[position]
+            if isinstance(delay, int):
+                schedule.setdefault(day + delay, []).append(runs)
+            else:
+                for value in np.unique(delay):
+                    schedule.setdefault(day + int(value), []).append(runs[delay == value])
             self.ready_day[position, runs] = _NEVER
             self.pending[position] += runs.size
             self._remember_cause(position, rule, runs)
@@ -173,11 +179,11 @@ class ActorAgent(mesa.Agent):
         for position, rule in enumerate(self.rules):
             if not self.pending[position]:
                 continue
-            runs = np.flatnonzero(self.due[position] == day)
-            if runs.size == 0:
+            due = self.schedule[position].pop(day, None)
+            if due is None:
                 continue
+            runs = due[0] if len(due) == 1 else np.sort(np.concatenate(due))
             self.pending[position] -= runs.size
-            self.due[position, runs] = -1
             self.ready_day[position, runs] = day + rule.cooldown + 1
             self.cooldown_horizon[position] = day + rule.cooldown + 1
             event_id = base_id + rule.slot

@@ -338,7 +338,7 @@ class EscalationModel(mesa.Model):
         claims = recorder.claims.get(claimant) if claimant else None
         if claims is None:
             claimed = deaths
-        elif np.any(claims.inflation_sigma > 0):
+        elif claims.inflated:
             site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
             claimed = deaths * rng.lognormal(
                 self.key,

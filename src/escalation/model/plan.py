@@ -102,9 +102,15 @@ class ActionPlan:
 
 @dataclass(frozen=True)
 class ClaimPlan:
-    inflation_median: float
-    inflation_sigma: float
-    admitted_share: float
+    inflation_median: Any
+    inflation_sigma: Any
+    admitted_share: Any
+    """Each one value for the block, or one per run."""
+
+    @functools.cached_property
+    def inflated(self) -> bool:
+        """Whether claims vary at random (a positive sigma in some run)."""
+        return bool(np.any(np.asarray(self.inflation_sigma) > 0))
 
 
 Number = float | str
