@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -344,3 +345,22 @@ def test_boolean_compilation_gives_one_value_per_run() -> None:
     state = block(requirements)
     assert constant.evaluate(state).tolist() == [True] * N
     assert numeric.evaluate(state).tolist() == [False, True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x > 5 and x / 0 > 1", [False] * N),
+        ("x >= 0 or x / 0 > 1", [True] * N),
+        ("x > 1 and x < 3", [False, False, True, False]),
+        ("x < 1 or x > 2", [True, False, False, True]),
+        ("not x", [True, False, False, False]),
+        ("not (x > 1)", [True, True, False, False]),
+    ],
+)
+def test_and_or_stop_once_every_run_is_decided(text: str, expected: list[bool]) -> None:
+    # Once the left operand settles every run, the right one (which would warn of a
+    # division by zero) is not evaluated; the value is what full evaluation gives.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.asarray(evaluate(text), dtype=bool).tolist() == expected

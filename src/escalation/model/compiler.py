@@ -184,6 +184,19 @@ def _truth(value: Any) -> Any:
     return bool(value)
 
 
+def _falsity(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return ~value if value.dtype == np.bool_ else value == 0
+    return not value
+
+
+def _settled(result: Any, decided: bool) -> bool:
+    """Whether every run's value is ``decided`` (False for ``and``, True for ``or``)."""
+    if isinstance(result, np.ndarray):
+        return not result.any() if not decided else bool(result.all())
+    return bool(result) is decided
+
+
 def _column(node: ast.AST) -> int | None:
     offset = getattr(node, "col_offset", None)
     return None if offset is None else offset + 1
@@ -201,7 +214,7 @@ def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one
     if isinstance(node, ast.UnaryOp):
         operand = _compile(node.operand, context)
         if isinstance(node.op, ast.Not):
-            return lambda state: np.logical_not(_truth(operand(state)))
+            return lambda state: _falsity(operand(state))
         if isinstance(node.op, ast.USub):
             return lambda state: -operand(state)
         return operand
@@ -213,9 +226,15 @@ def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one
         parts = [_compile(value, context) for value in node.values]
         combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
 
+        decided = False if isinstance(node.op, ast.And) else True
+
         def boolean(state: BlockState) -> Any:
+            # Expressions have no side effects, so once every run's answer is known
+            # the remaining operands need not be evaluated.
             result = _truth(parts[0](state))
             for part in parts[1:]:
+                if _settled(result, decided):
+                    break
                 result = combine(result, _truth(part(state)))
             return result
 
