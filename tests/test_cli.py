@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -120,6 +121,20 @@ def test_run_with_force_replaces_the_folder(
     assert len(read_results(out).runs) == 12
 
 
+def test_run_block_size_changes_nothing_but_speed(
+    capsys: pytest.CaptureFixture[str], tiny_crisis_file: Path, tmp_path: Path
+) -> None:
+    folders = []
+    for size in ("12", "5"):
+        out = tmp_path / f"blocks-{size}"
+        code, _, err = run_cli(
+            capsys, "run", str(tiny_crisis_file), *FAST, "--out", str(out), "--block-size", size
+        )
+        assert code == 0, err
+        folders.append(read_results(out).runs)
+    pd.testing.assert_frame_equal(folders[0], folders[1])
+
+
 @pytest.mark.parametrize("change", ["edit", "delete"])
 def test_run_records_the_scenario_as_it_was_read(
     capsys: pytest.CaptureFixture[str],
@@ -180,6 +195,7 @@ def test_unknown_key(
         (["--seed", "-1"], "argument --seed: expected a whole number >= 0, got -1"),
         (["--days", "0"], "argument --days: expected a whole number >= 1, got 0"),
         (["--workers", "two"], "argument --workers: expected a whole number, got 'two'"),
+        (["--block-size", "0"], "argument --block-size: expected a whole number >= 1, got 0"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     ],
 )
