@@ -220,3 +220,21 @@ def test_a_streamed_run_writes_the_same_tables_as_one_in_memory(
         )
     pd.testing.assert_frame_equal(streamed.runs, back.runs)
     assert read_manifest(tmp_path / "streamed")["seed"] == "5"
+
+
+def test_a_large_streamed_run_keeps_only_run_ids_and_summarises_from_disk(
+    tmp_path: Path, tiny_crisis: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import escalation.store as store
+    from escalation.experiments.replicates import plan_runs
+
+    monkeypatch.setattr(store, "FULL_READ_LIMIT", 10)
+    plan = plan_runs(tiny_crisis, runs=37, seed=5, block_size=8)
+    streamed = store.stream_results(tiny_crisis, plan, tmp_path / "streamed")
+    assert list(streamed.runs.columns) == ["run"]
+    assert list(streamed.cycles.columns) == ["length"]
+    back = read_results(tmp_path / "streamed")
+    pd.testing.assert_series_equal(streamed.column("max_rung"), back.runs["max_rung"])
+    back.timings = streamed.timings
+    assert streamed.summary() == back.summary()
+    pd.testing.assert_frame_equal(streamed.outcome_shares(), back.outcome_shares())

@@ -11,7 +11,14 @@ from scipy import stats
 if TYPE_CHECKING:
     from escalation.experiments.replicates import SimulationResults
 
-__all__ = ["casualty_table", "cycle_table", "outcome_table", "summary_text", "wilson_interval"]
+__all__ = [
+    "RunColumns",
+    "casualty_table",
+    "cycle_table",
+    "outcome_table",
+    "summary_text",
+    "wilson_interval",
+]
 
 
 def wilson_interval(
@@ -26,7 +33,27 @@ def wilson_interval(
     return np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0)
 
 
-def outcome_table(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+class RunColumns:
+    """The runs table of some results, read column by column.
+
+    Results streamed to disk keep only their run ids in memory; each column a
+    summary needs is read when asked for and let go after use.
+    """
+
+    def __init__(self, results: SimulationResults) -> None:
+        self._results = results
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self._results.column(name)
+
+    def __len__(self) -> int:
+        return self._results.n_runs
+
+
+Runs = pd.DataFrame | RunColumns
+
+
+def outcome_table(runs: Runs, confidence: float = 0.95) -> pd.DataFrame:
     """Runs and share per outcome with the Wilson interval, in the scenario's order."""
     counts = runs["outcome"].value_counts(sort=False)
     total = len(runs)
@@ -40,7 +67,7 @@ def outcome_table(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     return table
 
 
-def casualty_table(runs: pd.DataFrame, actors: list[str]) -> pd.DataFrame:
+def casualty_table(runs: Runs, actors: list[str]) -> pd.DataFrame:
     """Deaths per actor: median and 5%-95% range, true, claimed by the enemy, admitted."""
     rows = []
     for actor in actors:
@@ -59,7 +86,7 @@ def casualty_table(runs: pd.DataFrame, actors: list[str]) -> pd.DataFrame:
 
 def cycle_table(results: SimulationResults) -> dict[str, float]:
     """Statistics of the retaliation cycles (chains of answering blows)."""
-    runs = results.runs
+    runs = RunColumns(results)
     lengths = results.cycles["length"]
     return {
         "cycles_per_run_mean": float(runs["cycles"].mean()),
@@ -82,7 +109,7 @@ def _count(value: float) -> str:
 def summary_text(results: SimulationResults) -> str:
     """The terminal summary of a batch of runs."""
     scenario = results.scenario
-    runs = results.runs
+    runs = RunColumns(results)
     n = len(runs)
     lines = [
         f"{scenario.name}: {scenario.title}".rstrip(": "),

@@ -213,8 +213,9 @@ def stream_results(
     Each block's runs, cycles and spells are appended to their Parquet files as it
     finishes; only the small daily aggregates stay in memory.  The folder appears
     whole, atomically, at the end.  The returned results hold the full runs table
-    when there are at most :data:`FULL_READ_LIMIT` runs, and otherwise the columns
-    the summary needs.
+    when there are at most :data:`FULL_READ_LIMIT` runs; beyond, only the run ids
+    and cycle lengths, and :meth:`SimulationResults.column` reads any other column
+    from the folder when asked.
     """
     started = time.perf_counter()
     light: list[BlockResult] = []
@@ -246,8 +247,11 @@ def stream_results(
             scenario=scenario,
             seed=plan.seed,
             horizon_days=plan.horizon_days,
-            runs=_read_runs(staging / "runs.parquet", scenario, plan.runs),
-            cycles=pd.read_parquet(staging / "cycles.parquet", columns=["run", "length"]),
+            runs=_read_runs(staging / "runs.parquet", plan.runs),
+            cycles=pd.read_parquet(
+                staging / "cycles.parquet",
+                columns=["run", "length"] if plan.runs <= FULL_READ_LIMIT else ["length"],
+            ),
             timeseries=timeseries,
             spells=pd.DataFrame(),
             timings={"simulate_seconds": elapsed, "runs_per_second": plan.runs / elapsed},
@@ -256,21 +260,16 @@ def stream_results(
         )
         manifest = manifest_for(results, command=command, input_hashes=input_hashes)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if plan.runs > FULL_READ_LIMIT:
+        path = Path(out) / "runs.parquet"
+        results.column_source = lambda name: pd.read_parquet(path, columns=[name])[name]
     return results
 
 
-def _read_runs(path: Path, scenario: Scenario, runs: int) -> pd.DataFrame:
+def _read_runs(path: Path, runs: int) -> pd.DataFrame:
     if runs <= FULL_READ_LIMIT:
         return pd.read_parquet(path)
-    names = pq.read_schema(path).names
-    flags = [name for name, variable in scenario.world.items() if variable.is_boolean]
-    wanted = {"run", "outcome", "max_rung", "cycles", "first_cycle_day"}
-    wanted |= {f"{actor}_dead_{kind}" for actor in scenario.actors for kind in DEAD_KINDS}
-    wanted |= {f"{flag}_{suffix}" for flag in flags for suffix in ("days", "first_day")}
-    return pd.read_parquet(path, columns=[name for name in names if name in wanted])
-
-
-DEAD_KINDS = ("true", "claimed", "admitted")
+    return pd.read_parquet(path, columns=["run"])
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:

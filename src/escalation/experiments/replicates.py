@@ -176,16 +176,25 @@ class SimulationResults:
     timings: dict[str, float] = field(default_factory=dict)
     draws: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    column_source: Callable[[str], pd.Series] | None = field(default=None, repr=False)
+    """Reads a column of the runs table that ``runs`` does not hold (large results
+    streamed to disk keep only the run ids in memory)."""
 
     @property
     def n_runs(self) -> int:
         return len(self.runs)
 
+    def column(self, name: str) -> pd.Series:
+        """One column of the runs table, from memory or read from disk."""
+        if name in self.runs.columns or self.column_source is None:
+            return self.runs[name]
+        return self.column_source(name)
+
     def outcome_shares(self, confidence: float = 0.95) -> pd.DataFrame:
         """Share of runs per outcome, with Wilson score intervals."""
-        from escalation.report_text import outcome_table
+        from escalation.report_text import RunColumns, outcome_table
 
-        return outcome_table(self.runs, confidence)
+        return outcome_table(RunColumns(self), confidence)
 
     def summary(self) -> str:
         """A readable text summary: outcomes, casualties, cycles."""
@@ -375,10 +384,24 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
     days = np.arange(rung_counts.shape[0])
     levels = np.arange(rung_counts.shape[1])
     cdf = np.cumsum(rung_counts, axis=1) / n_runs
+    paths = {
+        name: np.concatenate([b.paths[name] for b in blocks], axis=1)
+        for name in blocks[0].paths
+        if name != "run_id"
+    }
+    path_ids = np.concatenate([b.paths["run_id"] for b in blocks]).astype(np.int64)
+    # Categorical from the start: the path rows alone can number millions.
+    kinds = pd.CategoricalDtype(["band", "path"])
+    series_names = pd.CategoricalDtype(sorted({"rung", *blocks[0].daily_sums, *paths}))
+
+    def label(dtype: pd.CategoricalDtype, value: str, size: int) -> pd.Categorical:
+        code = dtype.categories.get_loc(value)
+        return pd.Categorical.from_codes(np.full(size, code), dtype=dtype)
+
     frames = []
     band: dict[str, Any] = {
-        "kind": "band",
-        "series": "rung",
+        "kind": label(kinds, "band", days.size),
+        "series": label(series_names, "rung", days.size),
         "day": days,
         "mean": (rung_counts * levels).sum(axis=1) / n_runs,
         "quantile_sample": n_runs,
@@ -386,17 +409,11 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
     for q in QUANTILES:
         band[f"q{round(q * 100):02d}"] = (cdf < q - 1e-12).sum(axis=1).astype(float)
     frames.append(pd.DataFrame(band))
-    paths = {
-        name: np.concatenate([b.paths[name] for b in blocks], axis=1)
-        for name in blocks[0].paths
-        if name != "run_id"
-    }
-    path_ids = np.concatenate([b.paths["run_id"] for b in blocks]).astype(np.int64)
     for name in blocks[0].daily_sums:
         total = sum(b.daily_sums[name] for b in blocks)
         band = {
-            "kind": "band",
-            "series": name,
+            "kind": label(kinds, "band", days.size),
+            "series": label(series_names, name, days.size),
             "day": days,
             "mean": np.asarray(total) / n_runs,
             "quantile_sample": path_ids.size,
@@ -413,15 +430,12 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
         frames.append(
             pd.DataFrame(
                 {
-                    "kind": "path",
-                    "series": name,
+                    "kind": label(kinds, "path", sample.size),
+                    "series": label(series_names, name, sample.size),
                     "day": np.repeat(days, sample.shape[1]),
                     "run": np.tile(path_ids, days.size),
                     "value": sample.reshape(-1),
                 }
             )
         )
-    table = pd.concat(frames, ignore_index=True)
-    table["kind"] = table["kind"].astype("category")
-    table["series"] = table["series"].astype("category")
-    return table
+    return pd.concat(frames, ignore_index=True)
