@@ -122,3 +122,25 @@ def test_order_of_declaration_of_actors_does_not_matter(tiny_crisis: Scenario) -
     runs, cycles = _frames(reordered)
     pd.testing.assert_frame_equal(runs[expected_runs.columns], expected_runs)
     pd.testing.assert_frame_equal(cycles, expected_cycles)
+
+
+def test_a_finished_model_is_freed_without_the_cycle_collector(tiny_crisis: Scenario) -> None:
+    # A worker runs block after block; the cycle collector may not run for several
+    # of them, so a model that only it could free would hold its arrays meanwhile.
+    import gc
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        model = EscalationModel(tiny_crisis, runs=20, seed=3)
+        result = model.run()
+        alive = weakref.ref(model)
+        state = weakref.ref(model.state)
+        del model
+        assert alive() is None
+        assert state() is None
+        assert result.columns["outcome_index"].size == 20
+    finally:
+        if enabled:
+            gc.enable()

@@ -273,6 +273,15 @@ class EscalationModel(mesa.Model):
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)
+        # Agents and model refer to each other: without this the block's arrays
+        # would wait for the cyclic garbage collector, which a worker running one
+        # large block after another may not call for several blocks.
+        for agent in list(self.actor_agents.values()):
+            agent.remove()
+        self.actor_agents = {}
+        # Mesa stores the bound, wrapped step on the instance: another cycle.
+        for name in ("step", "_user_step"):
+            self.__dict__.pop(name, None)
 
     def _casualties(self, event: Event) -> None:
         plan = self.plan
