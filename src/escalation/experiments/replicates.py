@@ -8,6 +8,7 @@ nothing more than a set of run ids.
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import os
@@ -142,8 +143,15 @@ def _map_blocks(
         for task in tasks:
             yield run_block(task)
         return
-    with process_pool(workers) as pool:
-        yield from pool.map(run_block, tasks)
+    # Objects that exist before the fork are left out of garbage collection while the
+    # pool lives: the collector would otherwise write to their pages in every worker,
+    # which copies the parent's memory into each of them.
+    gc.freeze()
+    try:
+        with process_pool(workers) as pool:
+            yield from pool.map(run_block, tasks)
+    finally:
+        gc.unfreeze()
 
 
 @dataclass
