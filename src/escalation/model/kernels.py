@@ -47,15 +47,9 @@ def record_acts(
     ``casualty_rows`` their casualties; ``cause`` holds the rows (event, chain,
     root, perceived actor), or none.
     """
+    _scatter(sums, count_rows, runs, counts, False)
+    _scatter(sums, casualty_rows, runs, casualties, False)
     m = runs.shape[0]
-    for j in range(count_rows.shape[0]):
-        row = sums[count_rows[j]]
-        for i in range(m):
-            row[runs[i]] += counts[i]
-    for j in range(casualty_rows.shape[0]):
-        row = sums[casualty_rows[j]]
-        for i in range(m):
-            row[runs[i]] += casualties[i]
     for i in range(m):
         last_day[runs[i]] = day
     if cause.shape[0] > 0:
@@ -71,15 +65,20 @@ def record_acts(
 @_jit
 def remove_acts(sums, count_rows, casualty_rows, runs, counts, casualties):
     """Take acts out of a window's sums (its rows in ``count_rows``, ``casualty_rows``)."""
-    m = runs.shape[0]
-    for j in range(count_rows.shape[0]):
-        row = sums[count_rows[j]]
-        for i in range(m):
-            row[runs[i]] -= counts[i]
-    for j in range(casualty_rows.shape[0]):
-        row = sums[casualty_rows[j]]
-        for i in range(m):
-            row[runs[i]] -= casualties[i]
+    _scatter(sums, count_rows, runs, counts, True)
+    _scatter(sums, casualty_rows, runs, casualties, True)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _scatter(sums, rows, runs, values, subtract):
+    """Add (or subtract) ``values`` at ``runs`` in each of the ``rows`` of ``sums``."""
+    for j in range(rows.shape[0]):
+        row = sums[rows[j]]
+        for i in range(runs.shape[0]):
+            if subtract:
+                row[runs[i]] -= values[i]
+            else:
+                row[runs[i]] += values[i]
 
 
 @_jit

@@ -179,8 +179,8 @@ class BlockState:
     day: int = 0
     rung: IntArray = field(init=False)
     max_rung: IntArray = field(init=False)
-    days_at_or_above: list[IntArray] = field(init=False)
-    _days_at_or_above: IntArray = field(init=False, repr=False)
+    days_at_or_above: IntArray = field(init=False)
+    """Days at or above each rung (one row per rung, one column per run)."""
     spell_length: dict[str, IntArray] = field(init=False)
     spell_count: dict[str, IntArray] = field(init=False)
     days_true: dict[str, IntArray] = field(init=False)
@@ -192,8 +192,7 @@ class BlockState:
         n = self.n
         self.rung = np.zeros(n, dtype=np.int64)
         self.max_rung = np.zeros(n, dtype=np.int64)
-        self._days_at_or_above = np.zeros((self.ladder_size, n), dtype=np.int64)
-        self.days_at_or_above = list(self._days_at_or_above)
+        self.days_at_or_above = np.zeros((self.ladder_size, n), dtype=np.int64)
         self.spell_length = {}
         self.spell_count = {}
         self.days_true = {}
@@ -215,7 +214,7 @@ class BlockState:
     def close_day(self, rung_today: IntArray, previous: dict[str, NDArray[np.bool_]]) -> None:
         """End-of-day bookkeeping: rungs reached and the spells of boolean variables."""
         self.rung = rung_today
-        kernels.close_rungs(self._days_at_or_above, self.max_rung, rung_today)
+        kernels.close_rungs(self.days_at_or_above, self.max_rung, rung_today)
         for name in self.boolean_variables:
             ended, length = kernels.close_spell(
                 self.variables[name],
