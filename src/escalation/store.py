@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +35,7 @@ from escalation.experiments.replicates import (
     iter_blocks,
     timeseries_table,
 )
+from escalation.memory import release_memory
 from escalation.model.record import BlockResult
 from escalation.scenario.schema import Scenario
 
@@ -219,6 +221,9 @@ def stream_results(
     """
     started = time.perf_counter()
     light: list[BlockResult] = []
+    # Beyond FULL_READ_LIMIT runs the cycle lengths are kept as they stream past,
+    # in half the bytes, rather than read back from disk at the end.
+    lengths: list[np.ndarray] = []
     with atomic_folder(out, force) as staging:
         writers: dict[str, pq.ParquetWriter] = {}
         schemas = {"cycles": CYCLES_SCHEMA, "spells": SPELLS_SCHEMA}
@@ -234,23 +239,30 @@ def stream_results(
                     if name not in writers:
                         writers[name] = pq.ParquetWriter(staging / f"{name}.parquet", table.schema)
                     writers[name].write_table(table)
+                if plan.runs > FULL_READ_LIMIT:
+                    lengths.append(np.asarray(block.cycles["length"], dtype=np.int32))
                 light.append(dataclasses.replace(block, columns={}, cycles={}, spells={}))
+                size = block.run_ids.size
+                del block, table, frame
+                release_memory()
                 if progress is not None:
-                    progress(block.run_ids.size)
+                    progress(size)
         finally:
             for writer in writers.values():
                 writer.close()
         elapsed = time.perf_counter() - started
+        release_memory()
         timeseries = timeseries_table(light, plan.runs)
         timeseries.to_parquet(staging / "timeseries.parquet", index=False)
         results = SimulationResults(
             scenario=scenario,
             seed=plan.seed,
             horizon_days=plan.horizon_days,
-            runs=_read_runs(staging / "runs.parquet", plan.runs),
-            cycles=pd.read_parquet(
-                staging / "cycles.parquet",
-                columns=["run", "length"] if plan.runs <= FULL_READ_LIMIT else ["length"],
+            runs=_read_runs(staging / "runs.parquet", plan),
+            cycles=(
+                pd.read_parquet(staging / "cycles.parquet", columns=["run", "length"])
+                if plan.runs <= FULL_READ_LIMIT
+                else pd.DataFrame({"length": _concatenate(lengths)})
             ),
             timeseries=timeseries,
             spells=pd.DataFrame(),
@@ -266,10 +278,22 @@ def stream_results(
     return results
 
 
-def _read_runs(path: Path, runs: int) -> pd.DataFrame:
-    if runs <= FULL_READ_LIMIT:
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    whole = np.empty(sum(part.size for part in parts), dtype=np.int64)
+    start = 0
+    while parts:
+        part = parts.pop(0)
+        whole[start : start + part.size] = part
+        start += part.size
+    return whole
+
+
+def _read_runs(path: Path, plan: RunPlan) -> pd.DataFrame:
+    if plan.runs <= FULL_READ_LIMIT:
         return pd.read_parquet(path)
-    return pd.read_parquet(path, columns=["run"])
+    # The run ids are the plan's, in the order the blocks were written.
+    ids = np.concatenate([np.arange(task.start, task.stop, dtype=np.int64) for task in plan.tasks])
+    return pd.DataFrame({"run": ids})
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.model.engine import EscalationModel
@@ -386,64 +387,77 @@ def block_tables(block: BlockResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
 
 
 def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame:
-    """Daily bands: exact for the rung (from counts), from the path sample otherwise."""
+    """Daily bands: exact for the rung (from counts), from the path sample otherwise.
+
+    Columns ``kind``, ``series``, ``day``, ``mean``, ``quantile_sample``, ``q05`` to
+    ``q95`` (band rows), then ``run`` and ``value`` (path rows; absent when no run
+    keeps its path).  Each column is allocated once: the path rows can number
+    millions.
+    """
     rung_counts = sum(b.rung_counts for b in blocks)
     assert isinstance(rung_counts, np.ndarray)
     days = np.arange(rung_counts.shape[0])
+    n_days = days.size
     levels = np.arange(rung_counts.shape[1])
     cdf = np.cumsum(rung_counts, axis=1) / n_runs
-    paths = {
-        name: np.concatenate([b.paths[name] for b in blocks], axis=1)
-        for name in blocks[0].paths
-        if name != "run_id"
-    }
+    path_names = [name for name in blocks[0].paths if name != "run_id"]
     path_ids = np.concatenate([b.paths["run_id"] for b in blocks]).astype(np.int64)
-    # Categorical from the start: the path rows alone can number millions.
-    kinds = pd.CategoricalDtype(["band", "path"])
-    series_names = pd.CategoricalDtype(sorted({"rung", *blocks[0].daily_sums, *paths}))
-
-    def label(dtype: pd.CategoricalDtype, value: str, size: int) -> pd.Categorical:
-        code = dtype.categories.get_loc(value)
-        return pd.Categorical.from_codes(np.full(size, code), dtype=dtype)
-
-    frames = []
-    band: dict[str, Any] = {
-        "kind": label(kinds, "band", days.size),
-        "series": label(series_names, "rung", days.size),
-        "day": days,
-        "mean": (rung_counts * levels).sum(axis=1) / n_runs,
-        "quantile_sample": n_runs,
+    sampled = path_ids.size
+    band_names = ["rung", *blocks[0].daily_sums]
+    series_names = pd.CategoricalDtype(sorted({*band_names, *path_names}))
+    code = {name: position for position, name in enumerate(series_names.categories)}
+    quantile_columns = [f"q{round(q * 100):02d}" for q in QUANTILES]
+    n_band = len(band_names) * n_days
+    n_path = len(path_names) * n_days * sampled
+    total = n_band + n_path
+    kind = np.zeros(total, dtype=np.int8)
+    kind[n_band:] = 1
+    series = np.empty(total, dtype=np.int16)
+    day = np.empty(total, dtype=np.int64)
+    floats = {
+        name: np.full(total, np.nan)
+        for name in ("mean", "quantile_sample", *quantile_columns, "run", "value")
     }
-    for q in QUANTILES:
-        band[f"q{round(q * 100):02d}"] = (cdf < q - 1e-12).sum(axis=1).astype(float)
-    frames.append(pd.DataFrame(band))
-    for name in blocks[0].daily_sums:
-        total = sum(b.daily_sums[name] for b in blocks)
-        band = {
-            "kind": label(kinds, "band", days.size),
-            "series": label(series_names, name, days.size),
-            "day": days,
-            "mean": np.asarray(total) / n_runs,
-            "quantile_sample": path_ids.size,
-        }
-        sample = paths[name]
-        for q in QUANTILES:
-            band[f"q{round(q * 100):02d}"] = (
-                np.quantile(sample, q, axis=1) if sample.shape[1] else np.full(days.size, np.nan)
-            )
-        frames.append(pd.DataFrame(band))
-    for name, sample in paths.items():
-        if sample.shape[1] == 0:
+    for index, name in enumerate(band_names):
+        rows = slice(index * n_days, (index + 1) * n_days)
+        series[rows] = code[name]
+        day[rows] = days
+        if name == "rung":
+            floats["mean"][rows] = (rung_counts * levels).sum(axis=1) / n_runs
+            floats["quantile_sample"][rows] = n_runs
+            for q, column in zip(QUANTILES, quantile_columns, strict=True):
+                floats[column][rows] = (cdf < q - 1e-12).sum(axis=1)
             continue
-        frames.append(
-            pd.DataFrame(
-                {
-                    "kind": label(kinds, "path", sample.size),
-                    "series": label(series_names, name, sample.size),
-                    "day": np.repeat(days, sample.shape[1]),
-                    "run": np.tile(path_ids, days.size),
-                    "value": sample.reshape(-1),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        floats["mean"][rows] = sum(b.daily_sums[name] for b in blocks) / n_runs
+        floats["quantile_sample"][rows] = sampled
+        sample = _path_sample(blocks, name)
+        for q, column in zip(QUANTILES, quantile_columns, strict=True):
+            floats[column][rows] = np.quantile(sample, q, axis=1) if sampled else np.nan
+    for index, name in enumerate(path_names):
+        start = n_band + index * n_days * sampled
+        rows = slice(start, start + n_days * sampled)
+        series[rows] = code[name]
+        day[rows] = np.repeat(days, sampled)
+        floats["run"][rows] = np.tile(path_ids, n_days)
+        floats["value"][rows] = _path_sample(blocks, name).reshape(-1)
+    if not n_path:
+        # As the bands alone have always been: no path columns, whole sample sizes.
+        del floats["run"], floats["value"]
+    if not n_path:
+        floats["quantile_sample"] = floats["quantile_sample"].astype(np.int64)
+    table: dict[str, Any] = {
+        "kind": pd.Categorical.from_codes(kind, dtype=pd.CategoricalDtype(["band", "path"])),
+        "series": pd.Categorical.from_codes(series, dtype=series_names),
+        "day": day,
+        **floats,
+    }
+    # Without copy=False pandas would gather the float columns into a second block.
+    return pd.DataFrame(table, copy=False)
+
+
+def _path_sample(blocks: Sequence[BlockResult], name: str) -> NDArray[np.float64]:
+    """The sampled runs' daily values of one series: a (days, runs) array."""
+    parts = [b.paths[name] for b in blocks if b.paths[name].shape[1]]
+    if len(parts) == 1:
+        return np.asarray(parts[0], dtype=np.float64)
+    return np.concatenate([b.paths[name] for b in blocks], axis=1)
