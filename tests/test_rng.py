@@ -30,12 +30,21 @@ GOF_P = 1e-4
 
 # Random123 kat_vectors, philox4x32 10: (key, counter, expected output).
 KAT = [
-    ((0x00000000, 0x00000000), (0x00000000, 0x00000000, 0x00000000, 0x00000000),
-     (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
-    ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF),
-     (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    ((0xA4093822, 0x299F31D0), (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
-     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+    (
+        (0x00000000, 0x00000000),
+        (0x00000000, 0x00000000, 0x00000000, 0x00000000),
+        (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8),
+    ),
+    (
+        (0xFFFFFFFF, 0xFFFFFFFF),
+        (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF),
+        (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD),
+    ),
+    (
+        (0xA4093822, 0x299F31D0),
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
 ]
 
 
@@ -43,23 +52,35 @@ def u53(a: int, b: int) -> float:
     return ((a >> 5) * 67108864 + (b >> 6)) / 9007199254740992
 
 
-def chi_square_p(sample: NDArray[np.int64], pmf: Callable[[NDArray[np.int64]], NDArray[np.float64]],
-                 lo: int = 0) -> float:
+def chi_square_p(
+    sample: NDArray[np.int64], pmf: Callable[[NDArray[np.int64]], NDArray[np.float64]], lo: int = 0
+) -> float:
     """Goodness of fit over integer bins, pooling tails until each expects >= 5 counts."""
     ks = np.arange(lo, sample.max() + 2)
     expected = pmf(ks) * sample.size
     observed = np.bincount(sample - lo, minlength=ks.size)[: ks.size].astype(float)
     left = int(np.argmax(np.cumsum(expected) >= 5))
     right = ks.size - 1 - int(np.argmax(np.cumsum(expected[::-1]) >= 5))
-    obs = np.concatenate([[observed[: left + 1].sum()], observed[left + 1 : right],
-                          [observed[right:].sum() + (sample.size - observed.sum())]])
-    exp = np.concatenate([[expected[: left + 1].sum()], expected[left + 1 : right],
-                          [sample.size - expected[: right].sum()]])
+    obs = np.concatenate(
+        [
+            [observed[: left + 1].sum()],
+            observed[left + 1 : right],
+            [observed[right:].sum() + (sample.size - observed.sum())],
+        ]
+    )
+    exp = np.concatenate(
+        [
+            [expected[: left + 1].sum()],
+            expected[left + 1 : right],
+            [sample.size - expected[:right].sum()],
+        ]
+    )
     return float(stats.chisquare(obs, exp).pvalue)
 
 
-def assert_mean_var(x: NDArray[np.float64] | NDArray[np.int64], mean: float, var: float,
-                    fourth_central: float) -> None:
+def assert_mean_var(
+    x: NDArray[np.float64] | NDArray[np.int64], mean: float, var: float, fourth_central: float
+) -> None:
     """Sample mean and variance within 5 standard errors of the truth."""
     n = x.size
     assert abs(x.mean() - mean) < 5 * math.sqrt(var / n)
@@ -133,8 +154,9 @@ DRAWS: dict[str, Callable[[NDArray[np.uint32], NDArray[np.intp]], NDArray]] = {
     "poisson_mixed": lambda r, i: rng.poisson(KEY, r, 3, SITE, LAM_MIX[i]),
     "gamma_scalar": lambda r, i: rng.gamma(KEY, r, 3, SITE, 0.4),
     "gamma_mixed": lambda r, i: rng.gamma(KEY, r, 3, SITE, SHAPE_MIX[i]),
-    "negative_binomial": lambda r, i: rng.negative_binomial(KEY, r, 3, SITE, MEAN_MIX[i],
-                                                            DISP_MIX[i]),
+    "negative_binomial": lambda r, i: rng.negative_binomial(
+        KEY, r, 3, SITE, MEAN_MIX[i], DISP_MIX[i]
+    ),
 }
 
 
@@ -150,8 +172,9 @@ def test_run_alone_equals_run_in_block(name):
     # Any order and any split into blocks give the same per-run values.
     perm = np.random.default_rng(1).permutation(100)
     assert np.array_equal(draw(perm.astype(np.uint32), perm), block[perm])
-    halves = np.concatenate([draw(idx[:41].astype(np.uint32), idx[:41]),
-                             draw(idx[41:].astype(np.uint32), idx[41:])])
+    halves = np.concatenate(
+        [draw(idx[:41].astype(np.uint32), idx[:41]), draw(idx[41:].astype(np.uint32), idx[41:])]
+    )
     assert np.array_equal(halves, block)
 
 
@@ -320,9 +343,11 @@ def test_draw_count():
     rng.philox_block(KEY, 1000)
     assert rng.draws_consumed() == 300
     # Rejection samplers report exactly what each run consumed.
-    for draw in (lambda r: rng.poisson(KEY, r, 0, SITE, 200.0),
-                 lambda r: rng.gamma(KEY, r, 0, SITE, 0.5),
-                 lambda r: rng.negative_binomial(KEY, r, 0, SITE, 40.0, 0.7)):
+    for draw in (
+        lambda r: rng.poisson(KEY, r, 0, SITE, 200.0),
+        lambda r: rng.gamma(KEY, r, 0, SITE, 0.5),
+        lambda r: rng.negative_binomial(KEY, r, 0, SITE, 40.0, 0.7),
+    ):
         rng.reset_draw_count()
         draw(runs)
         together = rng.draws_consumed()
@@ -374,8 +399,10 @@ def test_non_integer_runs_raise_type_error():
 
 
 def test_integer_runs_of_other_dtypes_are_accepted():
-    assert np.array_equal(rng.uniform(KEY, np.arange(10), 0, SITE),  # type: ignore[arg-type]
-                          rng.uniform(KEY, np.arange(10, dtype=np.uint32), 0, SITE))
+    assert np.array_equal(
+        rng.uniform(KEY, np.arange(10), 0, SITE),  # type: ignore[arg-type]
+        rng.uniform(KEY, np.arange(10, dtype=np.uint32), 0, SITE),
+    )
 
 
 # ----------------------------------------------------------------------------- import

@@ -78,7 +78,10 @@ def test_yaml_merge_keys_and_anchors_work(tiny: str) -> None:
 
 def test_problem_reads_file_line_column_path_message() -> None:
     problem = Problem(
-        "scenarios/x.yaml", 12, 7, "actors.pakistan.policy[2].probability",
+        "scenarios/x.yaml",
+        12,
+        7,
+        "actors.pakistan.policy[2].probability",
         "must be in [0, 1], got 1.3",
     )
     assert str(problem) == (
@@ -89,8 +92,11 @@ def test_problem_reads_file_line_column_path_message() -> None:
 
 def test_scenario_error_lists_problems_sorted_and_survives_pickling() -> None:
     error = ScenarioError(
-        [Problem("b.yaml", 1, 1, "", "z"), Problem("a.yaml", 9, 1, "", "y"),
-         Problem("a.yaml", 2, 1, "", "x")]
+        [
+            Problem("b.yaml", 1, 1, "", "z"),
+            Problem("a.yaml", 9, 1, "", "y"),
+            Problem("a.yaml", 2, 1, "", "x"),
+        ]
     )
     assert str(error).splitlines() == ["a.yaml:2:1: x", "a.yaml:9:1: y", "b.yaml:1:1: z"]
     assert pickle.loads(pickle.dumps(error)).problems == error.problems
@@ -145,9 +151,7 @@ def test_unknown_key_without_a_close_match_lists_the_fields(tiny: str) -> None:
 
 
 def test_keys_of_name_maps_are_free(tiny: str) -> None:
-    text = tiny.replace(
-        "parameters:\n", "parameters:\n  strike_chanse:\n    value: 2\n"
-    )
+    text = tiny.replace("parameters:\n", "parameters:\n  strike_chanse:\n    value: 2\n")
     assert set(load_scenario_text(text).parameters) == {"strike_chance", "strike_chanse"}
 
 
@@ -242,7 +246,9 @@ def test_all_problems_of_a_file_are_reported_sorted_by_line(tiny: str) -> None:
         load_scenario_text(text)
     problems = problems_of(excinfo)
     assert [p.path for p in problems] == [
-        "runs", "actors.a.policy[0].probability", "actions.attack.hostil"
+        "runs",
+        "actors.a.policy[0].probability",
+        "actions.attack.hostil",
     ]
     assert [p.line for p in problems] == sorted(p.line or 0 for p in problems)
 
@@ -271,7 +277,8 @@ def test_extends_merges_mappings_and_lists_by_id(write: Write, tiny: str) -> Non
     assert scenario.name == "child"
     rules = scenario.actors["a"].policy
     assert [(r.id, r.do, r.probability) for r in rules] == [
-        ("answer", "attack", 0.25), ("second", "attack", 1.0)
+        ("answer", "attack", 0.25),
+        ("second", "attack", 1.0),
     ]
     assert [rung.name for rung in scenario.ladder] == ["calm", "strike"]  # replaced whole
     assert scenario.actors["b"].name == "Country B"
@@ -386,8 +393,14 @@ def test_deep_nesting_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("a.b=true", True), ("a.b=3", 3), ("a.b=0.5", 0.5), ("a.b=[1, 2]", [1, 2]),
-     ("a.b=x=y", "x=y"), ("a.b=", None)],
+    [
+        ("a.b=true", True),
+        ("a.b=3", 3),
+        ("a.b=0.5", 0.5),
+        ("a.b=[1, 2]", [1, 2]),
+        ("a.b=x=y", "x=y"),
+        ("a.b=", None),
+    ],
 )
 def test_parse_override_reads_the_value_as_yaml(text: str, value: object) -> None:
     assert parse_override(text) == (("a", "b"), value)
@@ -395,14 +408,21 @@ def test_parse_override_reads_the_value_as_yaml(text: str, value: object) -> Non
 
 def test_parse_override_digits_index_lists() -> None:
     assert parse_override("actors.a.policy.2.probability=0.3")[0] == (
-        "actors", "a", "policy", 2, "probability"
+        "actors",
+        "a",
+        "policy",
+        2,
+        "probability",
     )
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("runs", "expected PATH=VALUE"), ("a..b=1", "the path .a\\.\\.b. has an empty part"),
-     ("a=[1", "expected ',' or ']'")],
+    [
+        ("runs", "expected PATH=VALUE"),
+        ("a..b=1", "the path .a\\.\\.b. has an empty part"),
+        ("a=[1", "expected ',' or ']'"),
+    ],
 )
 def test_malformed_override(text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=re.escape(f"<command line>: --set {text}: ") + message):
@@ -428,15 +448,23 @@ def test_override_does_not_change_the_document_on_disk(write: Write, tiny: str) 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("actors.a.polcy.answer.probability=0.3",
-         "no key 'polcy' at actors.a; did you mean 'policy'?"),
-        ("actors.a.policy.answr.probability=0.3",
-         "no item with id 'answr' at actors.a.policy; did you mean 'answer'?"),
-        ("actors.a.policy.3.probability=0.3",
-         "index 3 is out of range at actors.a.policy (1 item)"),
+        (
+            "actors.a.polcy.answer.probability=0.3",
+            "no key 'polcy' at actors.a; did you mean 'policy'?",
+        ),
+        (
+            "actors.a.policy.answr.probability=0.3",
+            "no item with id 'answr' at actors.a.policy; did you mean 'answer'?",
+        ),
+        (
+            "actors.a.policy.3.probability=0.3",
+            "index 3 is out of range at actors.a.policy (1 item)",
+        ),
         ("actors.a.name.first=x", "actors.a.name is 'Country A', not a mapping or a list"),
-        ("parameters.strike_chanse.value=0.3",
-         "no key 'strike_chanse' at parameters; did you mean 'strike_chance'?"),
+        (
+            "parameters.strike_chanse.value=0.3",
+            "no key 'strike_chanse' at parameters; did you mean 'strike_chance'?",
+        ),
     ],
 )
 def test_override_path_that_does_not_exist(tiny: str, override: str, message: str) -> None:
