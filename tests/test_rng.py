@@ -297,6 +297,25 @@ def test_bernoulli_distribution():
     assert np.array_equal(per_run, p == 1.0)
 
 
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.97, 1.0])
+def test_bernoulli_select_draws_as_bernoulli_for_the_candidates_only(p: float) -> None:
+    candidates = rng.uniform(KEY, RUNS, 99, SITE) < 0.6
+    rng.reset_draw_count()
+    chosen = rng.bernoulli_select(KEY, RUNS, candidates, 10, SITE, p, family=2)
+    assert rng.draws_consumed() == candidates.sum()
+    where = np.flatnonzero(candidates)
+    expected = where[rng.bernoulli(KEY, RUNS[where], 10, SITE, p, family=2)]
+    assert chosen.dtype == np.int64
+    assert np.array_equal(chosen, expected)
+
+
+def test_bernoulli_select_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="candidates must be a boolean array"):
+        rng.bernoulli_select(KEY, RUNS, np.ones(3, dtype=bool), 0, SITE, 0.5)
+    with pytest.raises(ValueError, match="p must lie in"):
+        rng.bernoulli_select(KEY, RUNS, np.ones(RUNS.size, dtype=bool), 0, SITE, 1.5)
+
+
 def test_integers_distribution():
     x = rng.integers(KEY, RUNS, 11, SITE, -3, 6)
     assert x.dtype == np.int64

@@ -53,6 +53,7 @@ __all__ = [
     "philox_block",
     "uniform",
     "bernoulli",
+    "bernoulli_select",
     "integers",
     "normal",
     "poisson",
@@ -262,6 +263,29 @@ def _bernoulli_kernel(k0, k1, runs, c1, site, fam, p):
     for i in range(runs.shape[0]):
         out[i] = _u53(w[0, i], w[1, i]) < _pick(p, i)
     return out
+
+
+@_jit
+def _select_kernel(k0, k1, runs, candidates, c1, site, fam, p):
+    # The same words and comparison as `_bernoulli_kernel`, for the candidates only.
+    out = np.empty(runs.shape[0], np.int64)
+    K0, K1, C1, C2, C3 = (
+        np.uint32(k0),
+        np.uint32(k1),
+        np.uint32(c1),
+        np.uint32(site),
+        np.uint32(fam),
+    )
+    k = 0
+    drawn = 0
+    for i in range(runs.shape[0]):
+        if candidates[i]:
+            drawn += 1
+            w0, w1, _, _ = _rounds(K0, K1, runs[i], C1, C2, C3)
+            if _u53(w0, w1) < p:
+                out[k] = i
+                k += 1
+    return out[:k].copy(), drawn
 
 
 @_jit
@@ -560,6 +584,40 @@ def bernoulli(
     pa = _param(p, r.shape[0], "p", 0.0, 1.0)
     _add_draws(r.shape[0])
     return np.asarray(_bernoulli_kernel(k0, k1, r, d, s, f, pa), dtype=np.bool_)
+
+
+def bernoulli_select(
+    key: Key,
+    runs: NDArray[np.uint32],
+    candidates: NDArray[np.bool_],
+    day: int,
+    site: int,
+    p: float,
+    family: int = 0,
+) -> NDArray[np.int64]:
+    """Positions ``i`` where ``candidates[i]`` and a Bernoulli(`p`) draw for run ``runs[i]``
+    succeeds: ``np.flatnonzero(candidates)[bernoulli(key, runs[candidates], ...)]``,
+    in one pass, drawing for the candidates only.
+
+    Parameters
+    ----------
+    runs
+        Run ids, as for `bernoulli`.
+    candidates
+        Boolean array the length of `runs`.
+    p
+        One probability in [0, 1] for every candidate.
+    """
+    k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
+    mask = np.asarray(candidates)
+    if mask.dtype != np.bool_ or mask.shape != r.shape:
+        raise ValueError(f"candidates must be a boolean array of shape {r.shape}")
+    probability = _param(float(p), r.shape[0], "p", 0.0, 1.0)[0]
+    chosen, drawn = _select_kernel(
+        k0, k1, r, np.ascontiguousarray(mask).view(np.uint8), d, s, f, probability
+    )
+    _add_draws(drawn)
+    return np.asarray(chosen, dtype=np.int64)
 
 
 def integers(

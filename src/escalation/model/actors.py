@@ -7,7 +7,6 @@ which Mesa calls the agents changes nothing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,6 +93,10 @@ class ActorAgent(mesa.Agent):
         self.causes = np.full((4, count, n), -1, dtype=np.int64)
         self.causes[1] = 0
         self.cause, self.cause_chain, self.cause_root, self.cause_by = self.causes
+        # Per rule, where its condition's keys keep their last acts (found when first needed).
+        self.cause_sources: list[tuple[IntArray, IntArray, NDArray[np.uint8]] | None] = [
+            None
+        ] * count
         self.excitation = [
             np.broadcast_to(
                 np.asarray(tempo.initial_excitation.evaluate(model.state), dtype=np.float64), (n,)
@@ -127,20 +130,37 @@ class ActorAgent(mesa.Agent):
                 first,
                 eligible.view(np.uint8),
             )
-            runs = np.flatnonzero(eligible)
-            if runs.size == 0:
-                continue
-            probability = _subset(rule.probability.evaluate(state), runs)
-            _check_probability(probability, f"{self.name}.{rule.id}.probability")
-            if np.ndim(probability) == 0 and probability <= 0.0:
-                continue
-            if not (np.ndim(probability) == 0 and probability >= 1.0):
-                fire = rng.bernoulli(
-                    model.key, model.run_ids[runs], day, rule.fire_site, probability, model.family
+            # A literal or a parameter costs nothing to read before knowing where the
+            # rule applies; one strictly between 0 and 1 takes the one-pass draw.
+            chance = (
+                rule.probability.evaluate(state) if rule.probability.constant is not None else None
+            )
+            if isinstance(chance, float) and 0.0 < chance < 1.0:
+                runs = rng.bernoulli_select(
+                    model.key, model.run_ids, eligible, day, rule.fire_site, chance, model.family
                 )
-                runs = runs[fire]
                 if runs.size == 0:
                     continue
+            else:
+                runs = np.flatnonzero(eligible)
+                if runs.size == 0:
+                    continue
+                probability = _subset(rule.probability.evaluate(state), runs)
+                _check_probability(probability, f"{self.name}.{rule.id}.probability")
+                if np.ndim(probability) == 0 and probability <= 0.0:
+                    continue
+                if not (np.ndim(probability) == 0 and probability >= 1.0):
+                    fire = rng.bernoulli(
+                        model.key,
+                        model.run_ids[runs],
+                        day,
+                        rule.fire_site,
+                        probability,
+                        model.family,
+                    )
+                    runs = runs[fire]
+                    if runs.size == 0:
+                        continue
             low, high = rule.delay
             if low == high:
                 delay: int | IntArray = low
@@ -160,14 +180,20 @@ class ActorAgent(mesa.Agent):
 
     def _remember_cause(self, position: int, rule: RulePlan, runs: IntArray) -> None:
         """The act answers the latest observed event its condition looked at."""
-        kernels.cause_reset(self.causes, position, runs)
-        best = np.full(runs.size, -math.inf)
+        sources = self.cause_sources[position]
+        if sources is None:
+            tracker = self.model.state.tracker
+            keys = list(dict.fromkeys(rule.when.keys))
+            actions = self.model.plan.actions
+            last_rows, cause_rows = tracker.cause_sources(keys)
+            hostile = np.array(
+                [key.action is None or actions[key.action].hostile for key in keys], dtype=np.uint8
+            )
+            sources = self.cause_sources[position] = (last_rows, cause_rows, hostile)
         tracker = self.model.state.tracker
-        hostile = self.model.plan.actions
-        for key in dict.fromkeys(rule.when.keys):
-            last_day, cause = tracker.last_cause(key)
-            key_hostile = key.action is None or hostile[key.action].hostile
-            kernels.cause_update(self.causes, position, runs, best, last_day, cause, key_hostile)
+        kernels.remember_causes(
+            self.causes, position, runs, tracker.last_days, tracker.causes, *sources
+        )
 
     def act(self) -> None:
         """Carry out the acts due today and draw the day's tempo of repeated acts."""

@@ -12,12 +12,11 @@ import numba
 import numpy as np
 
 __all__ = [
-    "cause_reset",
-    "cause_update",
     "close_rungs",
     "close_spell",
     "decide_mask",
     "first_and_count",
+    "remember_causes",
     "record_acts",
     "remove_acts",
 ]
@@ -82,28 +81,34 @@ def _scatter(sums, rows, runs, values, subtract):
 
 
 @_jit
-def cause_reset(causes, position, runs):
-    """Forget the recorded cause of a rule's acts in ``runs``: no event answered."""
+def remember_causes(
+    causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile
+):
+    """Record what a rule's acts in ``runs`` answer: the latest act among its keys.
+
+    Keys (rows ``last_rows`` of ``last_days``, ``cause_rows`` of ``track_causes``)
+    are taken in order, a later one only where its act is strictly later; a key
+    whose acts are not hostile (``hostile[j]`` 0) gives no chain.  Where no key saw
+    anything the act answers no event.
+    """
+    inf = np.inf
     for i in range(runs.shape[0]):
         r = runs[i]
-        causes[0, position, r] = -1
-        causes[1, position, r] = 0
-        causes[2, position, r] = -1
-        causes[3, position, r] = -1
-
-
-@_jit
-def cause_update(causes, position, runs, best, last_day, track_cause, hostile):
-    """Take the last act of a track as the cause where it is later than ``best``."""
-    for i in range(runs.shape[0]):
-        r = runs[i]
-        seen = last_day[r]
-        if seen > best[i]:
-            best[i] = seen
-            causes[0, position, r] = track_cause[0, r]
-            causes[1, position, r] = track_cause[1, r] if hostile else 0
-            causes[2, position, r] = track_cause[2, r]
-            causes[3, position, r] = track_cause[3, r]
+        best = -inf
+        event, chain, root, by = -1, 0, -1, -1
+        for j in range(last_rows.shape[0]):
+            seen = last_days[last_rows[j], r]
+            if seen > best:
+                best = seen
+                c = cause_rows[j]
+                event = track_causes[c, 0, r]
+                chain = track_causes[c, 1, r] if hostile[j] else 0
+                root = track_causes[c, 2, r]
+                by = track_causes[c, 3, r]
+        causes[0, position, r] = event
+        causes[1, position, r] = chain
+        causes[2, position, r] = root
+        causes[3, position, r] = by
 
 
 @_jit

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +48,10 @@ class _Track:
     sums: FloatArray
     last_day: FloatArray
     cause: IntArray
+    last_row: int
+    """This track's row of `ObservationTracker.last_days`."""
+    cause_row: int
+    """Its row of `ObservationTracker.causes`, or -1 if it keeps no causes."""
     by_day: dict[int, list[Observed]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,21 +85,32 @@ class ObservationTracker:
     ) -> None:
         self.n = n
         self._tracks: dict[ObservationKey, _Track] = {}
-        for key, windows in requirements.windows.items():
+        recorded = list(requirements.windows)
+        with_cause = {
+            key: row for row, key in enumerate(k for k in recorded if k in requirements.causes)
+        }
+        # One array for every key's last day and one for the causes, so that a rule
+        # can look at all the keys its condition reads in one pass (`cause_sources`).
+        self.last_days = np.full((len(recorded), n), -math.inf)
+        self.causes = np.full((len(with_cause), 4, n), -1, dtype=np.int64)
+        self.causes[:, 1] = 0  # chain length; no event, no chain root, no actor
+        no_cause = np.empty((0, n), dtype=np.int64)
+        for row, key in enumerate(recorded):
+            windows = requirements.windows[key]
             ordered = tuple(sorted(windows))
             read = sorted(
                 requirements.sums.get(key, ()),
                 key=lambda item: (-1 if item[0] is None else item[0], item[1]),
             )
-            cause = np.empty((4 if key in requirements.causes else 0, n), dtype=np.int64)
-            cause[:] = -1  # no event, no chain root, no actor
-            cause[1:2] = 0  # chain length
+            cause_row = with_cause.get(key, -1)
             self._tracks[key] = _Track(
                 windows=ordered,
-                rows={item: row for row, item in enumerate(read)},
+                rows={item: number for number, item in enumerate(read)},
                 sums=np.zeros((len(read), n)),
-                last_day=np.full(n, -math.inf),
-                cause=cause,
+                last_day=self.last_days[row],
+                cause=self.causes[cause_row] if cause_row >= 0 else no_cause,
+                last_row=row,
+                cause_row=cause_row,
             )
         self._recorded = tuple(self._tracks)
         for alias, canonical in (aliases or {}).items():
@@ -157,13 +172,16 @@ class ObservationTracker:
     def last_day(self, key: ObservationKey) -> FloatArray:
         return self._tracks[key].last_day
 
-    def last_cause(self, key: ObservationKey) -> tuple[FloatArray, IntArray]:
-        """The day of the last act, and its rows (event id, chain length, chain root,
-        perceived actor)."""
-        track = self._tracks[key]
-        if not track.cause.shape[0]:
-            raise KeyError(f"{key} keeps no causes: it is read by no rule's condition")
-        return track.last_day, track.cause
+    def cause_sources(self, keys: Sequence[ObservationKey]) -> tuple[IntArray, IntArray]:
+        """Rows of `last_days` and of `causes` for ``keys``, in order."""
+        tracks = [self._tracks[key] for key in keys]
+        for key, track in zip(keys, tracks, strict=True):
+            if track.cause_row < 0:
+                raise KeyError(f"{key} keeps no causes: it is read by no rule's condition")
+        return (
+            np.array([track.last_row for track in tracks], dtype=np.int64),
+            np.array([track.cause_row for track in tracks], dtype=np.int64),
+        )
 
 
 @dataclass
