@@ -413,9 +413,30 @@ def _u32(value: int, name: str) -> int:
     return v
 
 
+def _is_u32(value: object) -> bool:
+    return type(value) is int and 0 <= value <= _U32
+
+
 def _prep(
     key: Key, runs: NDArray[Any], day: int, site: int, family: int, sub: int = 0
 ) -> tuple[int, int, NDArray[np.uint32], int, int, int, int]:
+    if (
+        type(runs) is np.ndarray
+        and runs.dtype == np.uint32
+        and runs.ndim == 1
+        and runs.flags.c_contiguous
+        and type(day) is int
+        and 0 <= day <= 0xFFFF
+        and type(sub) is int
+        and 0 <= sub <= 0xFFFF
+        and _is_u32(family)
+        and _is_u32(site)
+        and len(key) == 2
+        and _is_u32(key[0])
+        and _is_u32(key[1])
+    ):
+        # The engine's own calls: already checked values, no conversion needed.
+        return key[0], key[1], runs, day, site, family, sub
     if len(key) != 2:
         raise ValueError(f"key must be a pair of uint32, got {key!r}")
     d, s = operator.index(day), operator.index(sub)

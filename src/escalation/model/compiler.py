@@ -15,7 +15,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -45,11 +45,11 @@ BUILTIN_ACTOR_VARIABLES = ("casualties", "claimed_casualties", "admitted_casualt
 """State every actor has: true deaths, deaths its enemies claim, deaths it admits."""
 
 
-@dataclass(frozen=True)
-class ObservationKey:
+class ObservationKey(NamedTuple):
     """What an observer tracks: acts of ``action`` (any hostile act if None) by/on actors.
 
-    ``observer`` None means the truth, as outcomes see it.
+    ``observer`` None means the truth, as outcomes see it.  A named tuple, because
+    the model looks keys up in dictionaries many times a day and a tuple hashes in C.
     """
 
     observer: str | None

@@ -45,6 +45,17 @@ class BlockResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_Route = tuple[
+    str | None,
+    tuple[ObservationKey, ...],
+    bool,
+    "float | FloatArray",
+    list[tuple[str, "float | FloatArray"]],
+    "list[Any] | None",
+]
+"""(observer, keys, third party?, detection, misattribution, tracks of an act seen as it is)."""
+
+
 class BlockRecorder:
     """Owns the block's state; records perception, daily series and final metrics."""
 
@@ -89,6 +100,7 @@ class BlockRecorder:
         self._cycle_roots: list[IntArray] = []
         self._cycle_lengths: list[IntArray] = []
         self._observers = self._observer_table()
+        self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
         self.series = self._series_names()
         self.rung_counts = np.zeros((horizon, len(plan.scenario.ladder)), dtype=np.int64)
         self.daily_sums = {name: np.zeros(horizon) for name in self.series}
@@ -158,6 +170,36 @@ class BlockRecorder:
                 table[(action.name, target)] = entries
         return table
 
+    def _route(self, actor: str, action: str, target: str | None) -> list[_Route]:
+        """How each interested observer perceives ``actor``'s ``action`` on ``target``.
+
+        Depends only on the block's perception numbers, so it is worked out once.
+        """
+        routes = []
+        for observer, keys in self._observers[(action, target)]:
+            third_party = observer is not None and observer != target
+            detect: float | FloatArray = 1.0
+            blame: list[tuple[str, float | FloatArray]] = []
+            if observer is not None and observer != actor:
+                pair = (observer, actor)
+                # Nobody misses an attack on themselves, though they may misjudge its author.
+                detect = 1.0 if observer == target else self.detection.get(pair, 1.0)
+                blame = [
+                    (other, probability)
+                    for other, probability, actions in self.misattribution.get(pair, ())
+                    if actions is None or action in actions
+                ]
+            as_is = None
+            if not blame and (detect == 1.0 if isinstance(detect, float) else np.all(detect >= 1)):
+                tracker = self.state.tracker
+                as_is = [
+                    tracker.track(tracked)
+                    for tracked in keys
+                    if tracked.by is None or tracked.by == actor
+                ]
+            routes.append((observer, keys, third_party, detect, blame, as_is))
+        return routes
+
     def observe(
         self, event: Event, key: tuple[int, int], run_ids: NDArray[np.uint32], family: int
     ) -> None:
@@ -185,27 +227,19 @@ class BlockRecorder:
         actor_index = plan.actor_index(event.actor)
         slot_name = plan.slot_names[event.slot]
         tracker = state.tracker
-        for observer, keys in self._observers[(event.action, event.target)]:
-            third_party = observer is not None and observer != event.target
+        route_key = (event.actor, event.action, event.target)
+        routes = self._routes.get(route_key)
+        if routes is None:
+            routes = self._routes[route_key] = self._route(*route_key)
+        for observer, keys, third_party, detect, blame, as_is in routes:
             deaths = heard if third_party and event.target is not None else target_deaths
-            detect, blame = 1.0, []
-            if observer is not None and observer != event.actor:
-                pair = (observer, event.actor)
-                # Nobody misses an attack on themselves, though they may misjudge its author.
-                detect = 1.0 if observer == event.target else self.detection.get(pair, 1.0)
-                blame = [
-                    (other, probability)
-                    for other, probability, actions in self.misattribution.get(pair, ())
-                    if actions is None or event.action in actions
-                ]
-            if not blame and (detect == 1.0 if isinstance(detect, float) else np.all(detect >= 1)):
+            if as_is is not None:
                 # Seen as it is: one batch, attributed to its actor.
                 batch = Observed(
                     event.runs, event.counts, deaths, event.chain, event.root, actor_index
                 )
-                for tracked in keys:
-                    if tracked.by is None or tracked.by == event.actor:
-                        tracker.record(tracked, day, batch, event_id)
+                for track in as_is:
+                    tracker.record_track(track, day, batch, event_id)
                 continue
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
             ids = run_ids[runs]

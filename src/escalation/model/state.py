@@ -140,9 +140,17 @@ class ObservationTracker:
                     )
             track.by_day.pop(day - track.windows[-1] - 1, None)
 
+    def track(self, key: ObservationKey) -> _Track:
+        """The track of ``key`` (the same for a key and its aliases)."""
+        return self._tracks[key]
+
     def record(self, key: ObservationKey, day: int, batch: Observed, event_id: int) -> None:
         """Add the acts of ``batch``, observed under ``key`` on ``day``."""
-        track = self._tracks[key]
+        self.record_track(self._tracks[key], day, batch, event_id)
+
+    @staticmethod
+    def record_track(track: _Track, day: int, batch: Observed, event_id: int) -> None:
+        """Add the acts of ``batch`` to ``track`` (see `track`)."""
         kernels.record_acts(
             track.sums,
             track.count_rows,
