@@ -267,25 +267,24 @@ def _bernoulli_kernel(k0, k1, runs, c1, site, fam, p):
 
 @_jit
 def _select_kernel(k0, k1, runs, candidates, c1, site, fam, p):
-    # The same words and comparison as `_bernoulli_kernel`, for the candidates only.
-    out = np.empty(runs.shape[0], np.int64)
-    K0, K1, C1, C2, C3 = (
-        np.uint32(k0),
-        np.uint32(k1),
-        np.uint32(c1),
-        np.uint32(site),
-        np.uint32(fam),
-    )
+    # The same words and comparison as `_bernoulli_kernel`, for the candidates only:
+    # gather them, draw in one SIMD pass, keep the successes (both branch-free).
+    n = runs.shape[0]
+    where = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        where[m] = i
+        m += candidates[i] != 0
+    ids = np.empty(m, np.uint32)
+    for j in range(m):
+        ids[j] = runs[where[j]]
+    w = _fill(k0, k1, ids, c1, site, fam)
+    out = np.empty(m, np.int64)
     k = 0
-    drawn = 0
-    for i in range(runs.shape[0]):
-        if candidates[i]:
-            drawn += 1
-            w0, w1, _, _ = _rounds(K0, K1, runs[i], C1, C2, C3)
-            if _u53(w0, w1) < p:
-                out[k] = i
-                k += 1
-    return out[:k].copy(), drawn
+    for j in range(m):
+        out[k] = where[j]
+        k += _u53(w[0, j], w[1, j]) < p
+    return out[:k].copy(), m
 
 
 @_jit
