@@ -222,7 +222,8 @@ def stream_results(
     started = time.perf_counter()
     light: list[BlockResult] = []
     # Beyond FULL_READ_LIMIT runs the cycle lengths are kept as they stream past,
-    # in half the bytes, rather than read back from disk at the end.
+    # in half the bytes (a chain has at most one blow per act and day, far below
+    # 2**31), rather than read back from disk at the end.
     lengths: list[np.ndarray] = []
     with atomic_folder(out, force) as staging:
         writers: dict[str, pq.ParquetWriter] = {}
@@ -274,11 +275,23 @@ def stream_results(
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     if plan.runs > FULL_READ_LIMIT:
         path = Path(out) / "runs.parquet"
-        results.column_source = lambda name: pd.read_parquet(path, columns=[name])[name]
+        results.column_source = _column_reader(path)
     return results
 
 
+def _column_reader(path: Path) -> Callable[[str], pd.Series]:
+    """Read one column of a runs table, handing the reader's buffers back at once."""
+
+    def read(name: str) -> pd.Series:
+        column = pd.read_parquet(path, columns=[name])[name]
+        release_memory()
+        return column
+
+    return read
+
+
 def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts end to end as int64, each freed once copied (``parts`` is emptied)."""
     whole = np.empty(sum(part.size for part in parts), dtype=np.int64)
     start = 0
     while parts:

@@ -8,6 +8,7 @@ nothing more than a set of run ids.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import multiprocessing
@@ -23,6 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from escalation import rng
+from escalation.memory import release_memory
 from escalation.model.engine import EscalationModel
 from escalation.model.plan import Plan, build_plan
 from escalation.model.record import UNCLASSIFIED, BlockResult
@@ -46,6 +48,9 @@ __all__ = [
 DEFAULT_BLOCK_SIZE = 20000
 MAX_HORIZON_DAYS = 36500
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+_FORK = "fork"
+_WARM_UP_DAYS = 30
+"""Days of the one-run block a forking pool's parent runs first, to load the kernels."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,12 @@ def run_block(task: BlockTask) -> BlockResult:
         path_sample=task.path_sample,
         plan=plan,
     )
-    return model.run()
+    result = model.run()
+    # The block's arrays are free now; hand their pages back before the next block,
+    # so a worker's heap does not keep the high-water mark of every block it ran.
+    del model
+    release_memory()
+    return result
 
 
 def default_workers() -> int:
@@ -130,7 +140,7 @@ def block_tasks(
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of worker processes (forked where the platform allows it: no re-imports)."""
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -144,6 +154,18 @@ def _map_blocks(
         for task in tasks:
             yield run_block(task)
         return
+    if _FORK in multiprocessing.get_all_start_methods():
+        # Load the compiled kernels (and the plan) here, once: forked workers then
+        # share their pages instead of each loading a copy of its own.
+        first = tasks[0]
+        run_block(
+            dataclasses.replace(
+                first,
+                stop=first.start + 1,
+                horizon_days=min(first.horizon_days, _WARM_UP_DAYS),
+                path_sample=0,
+            )
+        )
     # Objects that exist before the fork are left out of garbage collection while the
     # pool lives: the collector would otherwise write to their pages in every worker,
     # which copies the parent's memory into each of them.
