@@ -10,6 +10,7 @@ again.  :func:`release_memory` asks both to hand free pages back.
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 from collections.abc import Callable
 
@@ -17,24 +18,20 @@ import pyarrow as pa
 
 __all__ = ["release_memory"]
 
-_TRIM: Callable[[int], int] | None | bool = False  # False: not looked up yet
 
-
+@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl)."""
-    global _TRIM
-    if _TRIM is False:
-        function = None
-        if sys.platform.startswith("linux"):
-            try:
-                function = getattr(ctypes.CDLL(None), "malloc_trim", None)
-            except OSError:  # pragma: no cover - a static interpreter
-                function = None
-            if function is not None:
-                function.argtypes = [ctypes.c_size_t]
-                function.restype = ctypes.c_int
-        _TRIM = function
-    return _TRIM if callable(_TRIM) else None
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:  # pragma: no cover - a static interpreter
+        return None
+    if function is not None:
+        function.argtypes = [ctypes.c_size_t]
+        function.restype = ctypes.c_int
+    return function
 
 
 def release_memory() -> bool:

@@ -263,7 +263,7 @@ def stream_results(
             cycles=(
                 pd.read_parquet(staging / "cycles.parquet", columns=["run", "length"])
                 if plan.runs <= FULL_READ_LIMIT
-                else pd.DataFrame({"length": _concatenate(lengths)})
+                else pd.DataFrame({"length": np.concatenate(lengths, dtype=np.int64)})
             ),
             timeseries=timeseries,
             spells=pd.DataFrame(),
@@ -288,17 +288,6 @@ def _column_reader(path: Path) -> Callable[[str], pd.Series]:
         return column
 
     return read
-
-
-def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
-    """The parts end to end as int64, each freed once copied (``parts`` is emptied)."""
-    whole = np.empty(sum(part.size for part in parts), dtype=np.int64)
-    start = 0
-    while parts:
-        part = parts.pop(0)
-        whole[start : start + part.size] = part
-        start += part.size
-    return whole
 
 
 def _read_runs(path: Path, plan: RunPlan) -> pd.DataFrame:

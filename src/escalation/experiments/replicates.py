@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.memory import release_memory
@@ -423,6 +422,8 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
     levels = np.arange(rung_counts.shape[1])
     cdf = np.cumsum(rung_counts, axis=1) / n_runs
     path_names = [name for name in blocks[0].paths if name != "run_id"]
+    # Each series' sampled paths as one (days, runs) array.
+    samples = {name: np.concatenate([b.paths[name] for b in blocks], axis=1) for name in path_names}
     path_ids = np.concatenate([b.paths["run_id"] for b in blocks]).astype(np.int64)
     sampled = path_ids.size
     band_names = ["rung", *blocks[0].daily_sums]
@@ -452,20 +453,18 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
             continue
         floats["mean"][rows] = sum(b.daily_sums[name] for b in blocks) / n_runs
         floats["quantile_sample"][rows] = sampled
-        sample = _path_sample(blocks, name)
         for q, column in zip(QUANTILES, quantile_columns, strict=True):
-            floats[column][rows] = np.quantile(sample, q, axis=1) if sampled else np.nan
+            floats[column][rows] = np.quantile(samples[name], q, axis=1) if sampled else np.nan
     for index, name in enumerate(path_names):
         start = n_band + index * n_days * sampled
         rows = slice(start, start + n_days * sampled)
         series[rows] = code[name]
         day[rows] = np.repeat(days, sampled)
         floats["run"][rows] = np.tile(path_ids, n_days)
-        floats["value"][rows] = _path_sample(blocks, name).reshape(-1)
+        floats["value"][rows] = samples[name].reshape(-1)
     if not n_path:
         # As the bands alone have always been: no path columns, whole sample sizes.
         del floats["run"], floats["value"]
-    if not n_path:
         floats["quantile_sample"] = floats["quantile_sample"].astype(np.int64)
     table: dict[str, Any] = {
         "kind": pd.Categorical.from_codes(kind, dtype=pd.CategoricalDtype(["band", "path"])),
@@ -475,11 +474,3 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
     }
     # Without copy=False pandas would gather the float columns into a second block.
     return pd.DataFrame(table, copy=False)
-
-
-def _path_sample(blocks: Sequence[BlockResult], name: str) -> NDArray[np.float64]:
-    """The sampled runs' daily values of one series: a (days, runs) array."""
-    parts = [b.paths[name] for b in blocks if b.paths[name].shape[1]]
-    if len(parts) == 1:
-        return np.asarray(parts[0], dtype=np.float64)
-    return np.concatenate([b.paths[name] for b in blocks], axis=1)

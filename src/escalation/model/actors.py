@@ -93,10 +93,16 @@ class ActorAgent(mesa.Agent):
         self.causes = np.full((4, count, n), -1, dtype=np.int64)
         self.causes[1] = 0
         self.cause, self.cause_chain, self.cause_root, self.cause_by = self.causes
-        # Per rule, where its condition's keys keep their last acts (found when first needed).
-        self.cause_sources: list[tuple[IntArray, IntArray, NDArray[np.uint8]] | None] = [
-            None
-        ] * count
+        # Per rule, where the keys its condition reads keep their last acts, and
+        # whether those acts are hostile (only hostile acts continue a chain).
+        tracker = model.state.tracker
+        self.cause_sources: list[tuple[IntArray, IntArray, NDArray[np.uint8]]] = []
+        for rule in self.rules:
+            keys = list(dict.fromkeys(rule.when.keys))
+            hostile = [key.action is None or plan.actions[key.action].hostile for key in keys]
+            self.cause_sources.append(
+                (*tracker.cause_sources(keys), np.array(hostile, dtype=np.uint8))
+            )
         self.excitation = [
             np.broadcast_to(
                 np.asarray(tempo.initial_excitation.evaluate(model.state), dtype=np.float64), (n,)
@@ -130,37 +136,9 @@ class ActorAgent(mesa.Agent):
                 first,
                 eligible.view(np.uint8),
             )
-            # A literal or a parameter costs nothing to read before knowing where the
-            # rule applies; one strictly between 0 and 1 takes the one-pass draw.
-            chance = (
-                rule.probability.evaluate(state) if rule.probability.constant is not None else None
-            )
-            if isinstance(chance, float) and 0.0 < chance < 1.0:
-                runs = rng.bernoulli_select(
-                    model.key, model.run_ids, eligible, day, rule.fire_site, chance, model.family
-                )
-                if runs.size == 0:
-                    continue
-            else:
-                runs = np.flatnonzero(eligible)
-                if runs.size == 0:
-                    continue
-                probability = _subset(rule.probability.evaluate(state), runs)
-                _check_probability(probability, f"{self.name}.{rule.id}.probability")
-                if np.ndim(probability) == 0 and probability <= 0.0:
-                    continue
-                if not (np.ndim(probability) == 0 and probability >= 1.0):
-                    fire = rng.bernoulli(
-                        model.key,
-                        model.run_ids[runs],
-                        day,
-                        rule.fire_site,
-                        probability,
-                        model.family,
-                    )
-                    runs = runs[fire]
-                    if runs.size == 0:
-                        continue
+            runs = self._fire(rule, eligible)
+            if runs.size == 0:
+                continue
             low, high = rule.delay
             if low == high:
                 delay: int | IntArray = low
@@ -176,23 +154,47 @@ class ActorAgent(mesa.Agent):
                     schedule.setdefault(day + int(value), []).append(runs[delay == value])
             self.ready_day[position, runs] = _NEVER
             self.pending[position] += runs.size
-            self._remember_cause(position, rule, runs)
+            self._remember_cause(position, runs)
 
-    def _remember_cause(self, position: int, rule: RulePlan, runs: IntArray) -> None:
-        """The act answers the latest observed event its condition looked at."""
-        sources = self.cause_sources[position]
-        if sources is None:
-            tracker = self.model.state.tracker
-            keys = list(dict.fromkeys(rule.when.keys))
-            actions = self.model.plan.actions
-            last_rows, cause_rows = tracker.cause_sources(keys)
-            hostile = np.array(
-                [key.action is None or actions[key.action].hostile for key in keys], dtype=np.uint8
+    def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
+        """The runs among ``eligible`` where ``rule`` fires today."""
+        model = self.model
+        state = model.state
+        day = state.day
+        # A literal or a parameter costs nothing to read before knowing where the
+        # rule applies; one strictly between 0 and 1 takes the one-pass draw.
+        value = rule.probability.evaluate(state) if rule.probability.constant is not None else None
+        if isinstance(value, float) and 0.0 < value < 1.0:
+            return rng.bernoulli_select(
+                model.key, model.run_ids, eligible, day, rule.fire_site, value, model.family
             )
-            sources = self.cause_sources[position] = (last_rows, cause_rows, hostile)
+        runs = np.flatnonzero(eligible)
+        if runs.size == 0:
+            return runs
+        if value is None:
+            value = rule.probability.evaluate(state)
+        probability = _subset(value, runs)
+        _check_probability(probability, f"{self.name}.{rule.id}.probability")
+        if np.ndim(probability) == 0:
+            if probability <= 0.0:
+                return runs[:0]
+            if probability >= 1.0:
+                return runs
+        fire = rng.bernoulli(
+            model.key, model.run_ids[runs], day, rule.fire_site, probability, model.family
+        )
+        return runs[fire]
+
+    def _remember_cause(self, position: int, runs: IntArray) -> None:
+        """The act answers the latest observed event its condition looked at."""
         tracker = self.model.state.tracker
         kernels.remember_causes(
-            self.causes, position, runs, tracker.last_days, tracker.causes, *sources
+            self.causes,
+            position,
+            runs,
+            tracker.last_days,
+            tracker.causes,
+            *self.cause_sources[position],
         )
 
     def act(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,7 +13,7 @@ from escalation import rng
 from escalation.model import kernels
 from escalation.model.compiler import ObservationKey
 from escalation.model.plan import ClaimPlan, Plan, at, resolve
-from escalation.model.state import BlockState, ObservationTracker, Observed
+from escalation.model.state import BlockState, ObservationTracker, Observed, _Track
 
 if TYPE_CHECKING:
     from escalation.model.actors import Event
@@ -45,15 +45,16 @@ class BlockResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_Route = tuple[
-    str | None,
-    tuple[ObservationKey, ...],
-    bool,
-    "float | FloatArray",
-    list[tuple[str, "float | FloatArray"]],
-    "list[Any] | None",
-]
-"""(observer, keys, third party?, detection, misattribution, tracks of an act seen as it is)."""
+class _Route(NamedTuple):
+    """How one observer perceives one kind of act by one actor on one target."""
+
+    observer: str | None
+    keys: tuple[ObservationKey, ...]
+    third_party: bool
+    detect: float | FloatArray
+    blame: list[tuple[str, float | FloatArray]]
+    as_is: list[_Track] | None
+    """The tracks an act seen as it is feeds; None when detection or blame may err."""
 
 
 class BlockRecorder:
@@ -197,7 +198,7 @@ class BlockRecorder:
                     for tracked in keys
                     if tracked.by is None or tracked.by == actor
                 ]
-            routes.append((observer, keys, third_party, detect, blame, as_is))
+            routes.append(_Route(observer, keys, third_party, detect, blame, as_is))
         return routes
 
     def observe(
