@@ -61,6 +61,7 @@ __all__ = [
     "negative_binomial",
     "lognormal",
     "draws_consumed",
+    "count_draws",
     "reset_draw_count",
 ]
 
@@ -752,6 +753,12 @@ def negative_binomial(
 def draws_consumed() -> int:
     """Return the Philox calls this thread's kernels used since the last reset."""
     return int(getattr(_counter, "draws", 0))
+
+
+def count_draws(n: int) -> None:
+    """Add `n` Philox calls, made by a kernel that calls this module's kernels from
+    compiled code (the model's fused steps), to `draws_consumed`."""
+    _add_draws(n)
 
 
 def reset_draw_count() -> None:

@@ -92,7 +92,9 @@ class ActorAgent(mesa.Agent):
         # length, chain root, perceived author of the event).
         self.causes = np.full((4, count, n), -1, dtype=np.int64)
         self.causes[1] = 0
-        self.cause, self.cause_chain, self.cause_root, self.cause_by = self.causes
+        # A single act's count, shared read-only by every event of one act per run.
+        self._ones = np.ones(n)
+        self._ones.flags.writeable = False
         # Per rule, where the keys its condition reads keep their last acts, and
         # whether those acts are hostile (only hostile acts continue a chain).
         tracker = model.state.tracker
@@ -103,6 +105,20 @@ class ActorAgent(mesa.Agent):
             self.cause_sources.append(
                 (*tracker.cause_sources(keys), np.array(hostile, dtype=np.uint8))
             )
+        # A probability that is a literal or a parameter strictly between 0 and 1
+        # is drawn in the same pass that finds where the rule may fire.
+        self.fixed_probability: list[float | None] = []
+        for rule in self.rules:
+            value = (
+                rule.probability.evaluate(model.state)
+                if rule.probability.constant is not None
+                else None
+            )
+            fixed = isinstance(value, float) and 0.0 < value < 1.0
+            self.fixed_probability.append(value if fixed else None)
+        self._eligible = np.empty(n, dtype=np.uint8)
+        self._everywhere = np.ones(n, dtype=np.uint8)
+        self._everywhere.flags.writeable = False
         self.excitation = [
             np.broadcast_to(
                 np.asarray(tempo.initial_excitation.evaluate(model.state), dtype=np.float64), (n,)
@@ -115,28 +131,68 @@ class ActorAgent(mesa.Agent):
         model = self.model
         state = model.state
         day = state.day
-        decided: dict[str, NDArray[np.bool_]] = {}
+        decided: dict[str, NDArray[np.uint8]] = {}
         n = state.n
-        eligible = np.empty(n, dtype=np.bool_)
+        eligible = self._eligible
+        tracker = state.tracker
         for position, rule in enumerate(self.rules):
-            applies = rule.when.evaluate(state)
-            if applies.shape != (n,):
-                applies = np.broadcast_to(applies, (n,))
-            check_ready = bool(self.pending[position]) or day < self.cooldown_horizon[position]
+            truth = rule.when.test(state) if rule.when.test is not None else True
             taken = decided.get(rule.action)
             first = taken is None
+            if isinstance(truth, np.ndarray):
+                if truth.shape != (n,):
+                    truth = np.broadcast_to(truth, (n,))
+                applies = truth.view(np.uint8)
+            elif truth:
+                applies = self._everywhere
+            else:
+                applies = None
+            if applies is None or not applies.any():
+                # The rule applies in no run: it decides nothing, and leaves the
+                # action to the next rule.
+                if first:
+                    decided[rule.action] = np.zeros(n, dtype=np.uint8)
+                continue
+            check_ready = bool(self.pending[position]) or day < self.cooldown_horizon[position]
             if taken is None:
-                taken = decided[rule.action] = np.empty(n, dtype=np.bool_)
-            kernels.decide_mask(
-                applies.view(np.uint8),
-                self.ready_day[position],
-                check_ready,
-                day,
-                taken.view(np.uint8),
-                first,
-                eligible.view(np.uint8),
-            )
-            runs = self._fire(rule, eligible)
+                taken = decided[rule.action] = np.empty(n, dtype=np.uint8)
+            p = self.fixed_probability[position]
+            if p is not None:
+                runs, drawn = kernels.decide_and_fire(
+                    applies,
+                    self.ready_day[position],
+                    check_ready,
+                    day,
+                    taken,
+                    first,
+                    eligible,
+                    model.key[0],
+                    model.key[1],
+                    model.run_ids,
+                    rule.fire_site,
+                    model.family,
+                    p,
+                    self.causes,
+                    position,
+                    tracker.last_days,
+                    tracker.causes,
+                    *self.cause_sources[position],
+                )
+                rng.count_draws(drawn)
+            else:
+                kernels.decide_mask(
+                    applies,
+                    self.ready_day[position],
+                    check_ready,
+                    day,
+                    taken,
+                    first,
+                    eligible,
+                )
+                runs = self._fire(rule, eligible.view(np.bool_))
+                if runs.size:
+                    self.ready_day[position, runs] = _NEVER
+                    self._remember_cause(position, runs)
             if runs.size == 0:
                 continue
             low, high = rule.delay
@@ -152,27 +208,17 @@ class ActorAgent(mesa.Agent):
             else:
                 for value in np.unique(delay):
                     schedule.setdefault(day + int(value), []).append(runs[delay == value])
-            self.ready_day[position, runs] = _NEVER
             self.pending[position] += runs.size
-            self._remember_cause(position, runs)
 
     def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
         """The runs among ``eligible`` where ``rule`` fires today."""
         model = self.model
         state = model.state
         day = state.day
-        # A literal or a parameter costs nothing to read before knowing where the
-        # rule applies; one strictly between 0 and 1 takes the one-pass draw.
-        value = rule.probability.evaluate(state) if rule.probability.constant is not None else None
-        if isinstance(value, float) and 0.0 < value < 1.0:
-            return rng.bernoulli_select(
-                model.key, model.run_ids, eligible, day, rule.fire_site, value, model.family
-            )
         runs = np.flatnonzero(eligible)
         if runs.size == 0:
             return runs
-        if value is None:
-            value = rule.probability.evaluate(state)
+        value = rule.probability.evaluate(state)
         probability = _subset(value, runs)
         _check_probability(probability, f"{self.name}.{rule.id}.probability")
         if np.ndim(probability) == 0:
@@ -212,18 +258,17 @@ class ActorAgent(mesa.Agent):
                 continue
             runs = due[0] if len(due) == 1 else np.sort(np.concatenate(due))
             self.pending[position] -= runs.size
-            self.ready_day[position, runs] = day + rule.cooldown + 1
             self.cooldown_horizon[position] = day + rule.cooldown + 1
-            event_id = base_id + rule.slot
-            if plan.actions[rule.action].hostile:
-                answered = (self.cause_chain[position, runs] > 0) & (
-                    self.cause_by[position, runs] != self.index
-                )
-                chain = np.where(answered, self.cause_chain[position, runs] + 1, 1)
-                root = np.where(answered, self.cause_root[position, runs], event_id)
-            else:
-                chain = np.zeros(runs.size, dtype=np.int64)
-                root = np.full(runs.size, -1, dtype=np.int64)
+            chain, root, cause = kernels.take_due(
+                self.causes,
+                position,
+                runs,
+                self.index,
+                base_id + rule.slot,
+                plan.actions[rule.action].hostile,
+                self.ready_day[position],
+                day + rule.cooldown + 1,
+            )
             model.events_today.append(
                 Event(
                     rule.slot,
@@ -231,10 +276,10 @@ class ActorAgent(mesa.Agent):
                     rule.action,
                     rule.target,
                     runs,
-                    np.ones(runs.size),
+                    self._ones[: runs.size],
                     chain,
                     root,
-                    self.cause[position, runs].copy(),
+                    cause,
                     rule.id,
                 )
             )

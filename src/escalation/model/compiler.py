@@ -86,6 +86,9 @@ class Compiled:
     evaluate: Fn
     keys: tuple[ObservationKey, ...]
     constant: float | None
+    test: Fn | None = None
+    """For a condition: its truth without broadcasting, a boolean array or one bool
+    for every run (``evaluate`` always gives an array)."""
 
 
 @dataclass
@@ -115,10 +118,9 @@ def compile_expression(text: str, context: CompileContext, *, boolean: bool = Fa
     context.keys = []
     function = _compile(tree, context)
     constant = _constant_value(tree, context)
-    if boolean:
-        inner = function
-        function = _as_bool(inner)
-    return Compiled(text, function, tuple(context.keys), constant)
+    if not boolean:
+        return Compiled(text, function, tuple(context.keys), constant)
+    return Compiled(text, _as_bool(function), tuple(context.keys), constant, _as_truth(function))
 
 
 def compile_quantity(value: float | str, context: CompileContext) -> Compiled:
@@ -127,6 +129,13 @@ def compile_quantity(value: float | str, context: CompileContext) -> Compiled:
         return compile_expression(value, context)
     number = float(value)
     return Compiled(repr(value), lambda _state: number, (), number)
+
+
+def _as_truth(function: Fn) -> Fn:
+    def test(state: BlockState) -> Any:
+        return _truth(function(state))
+
+    return test
 
 
 def _as_bool(function: Fn) -> Fn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from escalation import rng
+from escalation.model import kernels
 from escalation.model.actors import ActorAgent, Event, ModelError
 from escalation.model.plan import Plan, at, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
@@ -337,10 +339,10 @@ class EscalationModel(mesa.Model):
         recorder = self.recorder
         variables = self.state.variables
         runs = event.runs
-        variables[f"{victim}.casualties"][runs] += deaths
+        kernels.add_at(variables[f"{victim}.casualties"], runs, deaths)
         victim_claims = recorder.claims.get(victim)
         admitted = deaths * (at(victim_claims.admitted_share, runs) if victim_claims else 1.0)
-        variables[f"{victim}.admitted_casualties"][runs] += admitted
+        kernels.add_at(variables[f"{victim}.admitted_casualties"], runs, admitted)
         acknowledged = self.scenario.actions[event.action].acknowledged
         if not acknowledged:
             return admitted
@@ -360,7 +362,7 @@ class EscalationModel(mesa.Model):
             )
         else:
             claimed = deaths * at(claims.inflation_median, runs)
-        variables[f"{victim}.claimed_casualties"][runs] += claimed
+        kernels.add_at(variables[f"{victim}.claimed_casualties"], runs, claimed)
         return claimed
 
     def _effects(self, event: Event) -> None:
@@ -372,15 +374,17 @@ class EscalationModel(mesa.Model):
             probability = effect.probability.evaluate(state)
             if isinstance(probability, float | int):
                 bad = not 0 <= probability <= 1
+                draw = probability < 1
             else:
                 probability = np.asarray(probability, dtype=np.float64)
                 if probability.ndim:
                     probability = probability[runs]
                 bad = bool(np.any(~((probability >= 0) & (probability <= 1))))
+                draw = bool(probability.ndim) or bool(probability < 1)
             if bad:
                 where = f"actions.{event.action}.effects[{number}].probability"
                 raise ModelError(f"{where}: must be in [0, 1]")
-            if np.ndim(probability) or probability < 1:
+            if draw:
                 site = self._site(f"effect:{self.plan.slot_names[event.slot]}:{number}")
                 keep = rng.bernoulli(
                     self.key, self.run_ids[runs], state.day, site, probability, self.family
@@ -389,15 +393,15 @@ class EscalationModel(mesa.Model):
                 if runs.size == 0:
                     continue
             value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
-            if value.ndim:
-                value = value[runs]
+            value = value[runs] if value.ndim else value.reshape(1)
             variable = state.variables[effect.variable]
-            if effect.operation == "set":
-                updated = np.broadcast_to(value, runs.shape).astype(np.float64)
-            elif effect.operation == "add":
-                updated = variable[runs] + value * counts
-            else:
-                updated = variable[runs] * value**counts
+            low = -math.inf if effect.low is None else effect.low
+            high = math.inf if effect.high is None else effect.high
+            if effect.operation != "multiply":
+                add = effect.operation == "add"
+                kernels.apply_effect(variable, runs, value, counts, add, low, high)
+                continue
+            updated = variable[runs] * value**counts
             if effect.low is not None or effect.high is not None:
                 updated = np.clip(updated, effect.low, effect.high)
             variable[runs] = updated

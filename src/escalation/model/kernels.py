@@ -11,13 +11,19 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from escalation.rng import _select_kernel
+
 __all__ = [
+    "add_at",
+    "apply_effect",
     "close_rungs",
     "close_spell",
+    "decide_and_fire",
     "decide_mask",
     "first_and_count",
     "remember_causes",
     "record_acts",
+    "take_due",
     "remove_acts",
 ]
 
@@ -112,6 +118,41 @@ def remember_causes(
 
 
 @_jit
+def take_due(causes, position, runs, actor, event_id, hostile, ready_day, ready):
+    """Carry out a rule's acts due in ``runs``: their chains, roots and causes.
+
+    A hostile act answering a hostile act of another actor (a chain of length
+    ``c`` > 0) continues its chain (``c + 1``, same root); otherwise it starts one
+    (length 1, rooted at ``event_id``); acts that are not hostile belong to no
+    chain (0, -1).  Each run's rule may decide again from day ``ready``.
+    """
+    m = runs.shape[0]
+    chain = np.empty(m, np.int64)
+    root = np.empty(m, np.int64)
+    cause = np.empty(m, np.int64)
+    events, chains, roots, bys = (
+        causes[0, position],
+        causes[1, position],
+        causes[2, position],
+        causes[3, position],
+    )
+    for i in range(m):
+        r = runs[i]
+        ready_day[r] = ready
+        cause[i] = events[r]
+        if not hostile:
+            chain[i] = 0
+            root[i] = -1
+        elif chains[r] > 0 and bys[r] != actor:
+            chain[i] = chains[r] + 1
+            root[i] = roots[r]
+        else:
+            chain[i] = 1
+            root[i] = event_id
+    return chain, root, cause
+
+
+@_jit
 def decide_mask(applies, ready_day, check_ready, day, taken, first, eligible):
     """Mark where a rule may decide (``eligible``) and mark those runs decided.
 
@@ -131,6 +172,67 @@ def decide_mask(applies, ready_day, check_ready, day, taken, first, eligible):
             t = taken[r]
             eligible[r] = a & (one ^ t)
             taken[r] = t | a
+
+
+@_jit
+def decide_and_fire(
+    applies,
+    ready_day,
+    check_ready,
+    day,
+    taken,
+    first,
+    eligible,
+    k0,
+    k1,
+    run_ids,
+    site,
+    family,
+    p,
+    causes,
+    position,
+    last_days,
+    track_causes,
+    last_rows,
+    cause_rows,
+    hostile,
+):
+    """A rule with a fixed probability ``p`` decides: `decide_mask`, then a Bernoulli
+    draw per eligible run (`escalation.rng.bernoulli_select`'s words and comparison),
+    then the runs where it fires wait for their act and remember its cause
+    (`remember_causes`).  Returns those runs and the Philox calls made.
+    """
+    decide_mask(applies, ready_day, check_ready, day, taken, first, eligible)
+    runs, drawn = _select_kernel(k0, k1, run_ids, eligible, day & 0xFFFF, site, family, p)
+    never = np.iinfo(np.int64).max
+    for i in range(runs.shape[0]):
+        ready_day[runs[i]] = never
+    remember_causes(causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile)
+    return runs, drawn
+
+
+@_jit
+def add_at(target, runs, values):
+    """``target[runs] += values`` for distinct ``runs``, in one pass."""
+    for i in range(runs.shape[0]):
+        target[runs[i]] += values[i]
+
+
+@_jit
+def apply_effect(variable, runs, value, counts, add, low, high):
+    """Set (or, with ``add``, add ``value * count`` to) ``variable`` at ``runs``, kept
+    within [``low``, ``high``] as `numpy.clip` would; ``value`` has one element per
+    run or one for all."""
+    scalar = value.shape[0] == 1
+    for i in range(runs.shape[0]):
+        r = runs[i]
+        v = value[0] if scalar else value[i]
+        x = variable[r] + v * counts[i] if add else v
+        if x < low:
+            x = low
+        if x > high:
+            x = high
+        variable[r] = x
 
 
 @_jit

@@ -246,7 +246,7 @@ class BlockRecorder:
             ids = run_ids[runs]
             if np.any(detect < 1.0):
                 site = rng.site_id(f"detect:{observer}:{slot_name}")  # rare: noisy observers
-                seen = rng.bernoulli(key, ids, day, site, at(detect, runs), family)
+                seen = np.flatnonzero(rng.bernoulli(key, ids, day, site, at(detect, runs), family))
                 runs, counts, deaths, chain, root, ids = (
                     runs[seen],
                     counts[seen],
@@ -255,8 +255,16 @@ class BlockRecorder:
                     root[seen],
                     ids[seen],
                 )
+            if not blame:
+                # Missed by some, but never misjudged: one batch, attributed to its actor.
+                if runs.size:
+                    batch = Observed(runs, counts, deaths, chain, root, actor_index)
+                    for tracked in keys:
+                        if tracked.by is None or tracked.by == event.actor:
+                            tracker.record(tracked, day, batch, event_id)
+                continue
             perceived = np.full(runs.size, actor_index, dtype=np.int64)
-            if blame and runs.size:
+            if runs.size:
                 site = rng.site_id(f"misattribute:{observer}:{slot_name}")
                 draw = rng.uniform(key, ids, day, site, family)
                 edge: Any = 0.0

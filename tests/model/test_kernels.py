@@ -1,0 +1,205 @@
+"""The compiled kernels against the NumPy expressions they stand for, bit for bit."""
+
+import numpy as np
+import pytest
+
+from escalation import rng
+from escalation.model import kernels
+
+N = 257
+
+
+@pytest.fixture
+def gen():
+    return np.random.default_rng(20251012)
+
+
+def _runs(gen, n=N, size=60):
+    return np.sort(gen.choice(n, size=size, replace=False)).astype(np.int64)
+
+
+def test_add_at_matches_fancy_index_add(gen):
+    target = gen.normal(size=N)
+    expected = target.copy()
+    runs = _runs(gen)
+    values = gen.normal(size=runs.size)
+    expected[runs] += values
+    kernels.add_at(target, runs, values)
+    assert np.array_equal(target, expected)
+
+
+@pytest.mark.parametrize("add", [False, True])
+@pytest.mark.parametrize("scalar", [False, True])
+@pytest.mark.parametrize(("low", "high"), [(-np.inf, np.inf), (0.0, 1.0), (-0.5, np.inf)])
+def test_apply_effect_matches_numpy(gen, add, scalar, low, high):
+    variable = gen.normal(size=N)
+    variable[3] = np.nan
+    runs = np.concatenate([[3], _runs(gen)[1:]])
+    runs = np.unique(runs)
+    counts = gen.integers(1, 4, size=runs.size).astype(float)
+    value = np.array([0.7]) if scalar else gen.normal(size=runs.size)
+    expected = variable.copy()
+    updated = expected[runs] + value * counts if add else np.broadcast_to(value, runs.shape)
+    expected[runs] = np.clip(updated, low, high)
+    kernels.apply_effect(variable, runs, value, counts, add, low, high)
+    assert np.array_equal(variable, expected, equal_nan=True)
+
+
+def test_take_due_continues_only_hostile_chains_of_others(gen):
+    count, position, actor, event_id = 3, 1, 2, 999
+    causes = gen.integers(-1, 6, size=(4, count, N))
+    ready_day = np.zeros((count, N), dtype=np.int64)
+    runs = _runs(gen)
+    chain, root, cause = kernels.take_due(
+        causes, position, runs, actor, event_id, True, ready_day[position], 17
+    )
+    events, chains, roots, bys = causes[:, position, runs]
+    answered = (chains > 0) & (bys != actor)
+    assert np.array_equal(chain, np.where(answered, chains + 1, 1))
+    assert np.array_equal(root, np.where(answered, roots, event_id))
+    assert np.array_equal(cause, events)
+    assert np.all(ready_day[position, runs] == 17)
+    assert np.count_nonzero(ready_day) == runs.size
+    chain, root, _ = kernels.take_due(
+        causes, position, runs, actor, event_id, False, ready_day[position], 18
+    )
+    assert not chain.any()
+    assert np.all(root == -1)
+
+
+def _remember_reference(causes, position, runs, last_days, track_causes, rows, crows, hostile):
+    for r in runs:
+        best, picked = -np.inf, (-1, 0, -1, -1)
+        for j, (row, crow) in enumerate(zip(rows, crows, strict=True)):
+            if last_days[row, r] > best:
+                best = last_days[row, r]
+                event, chain, root, by = track_causes[crow, :, r]
+                picked = (event, chain if hostile[j] else 0, root, by)
+        causes[:, position, r] = picked
+
+
+def _tracker_arrays(gen):
+    last_days = np.where(gen.random((3, N)) < 0.3, -np.inf, gen.integers(0, 9, (3, N)))
+    track_causes = gen.integers(0, 50, size=(2, 4, N))
+    return last_days, track_causes, np.array([2, 0]), np.array([1, 0]), np.array([1, 0], np.uint8)
+
+
+def test_remember_causes_takes_the_latest_key_in_order(gen):
+    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
+    causes = np.full((4, 2, N), -7, dtype=np.int64)
+    expected = causes.copy()
+    runs = _runs(gen)
+    kernels.remember_causes(causes, 1, runs, last_days, track_causes, rows, crows, hostile)
+    _remember_reference(expected, 1, runs, last_days, track_causes, rows, crows, hostile)
+    assert np.array_equal(causes, expected)
+
+
+def _mask_reference(applies, ready_day, check_ready, day, taken, first):
+    a = applies.astype(bool) & ((ready_day <= day) | (not check_ready))
+    if first:
+        return a, a
+    return a & ~taken.astype(bool), taken.astype(bool) | a
+
+
+@pytest.mark.parametrize("first", [False, True])
+@pytest.mark.parametrize("check_ready", [False, True])
+def test_decide_mask(gen, first, check_ready):
+    applies = (gen.random(N) < 0.6).astype(np.uint8)
+    ready_day = gen.integers(0, 10, N)
+    taken = (gen.random(N) < 0.3).astype(np.uint8)
+    eligible = np.empty(N, np.uint8)
+    want_eligible, want_taken = _mask_reference(applies, ready_day, check_ready, 5, taken, first)
+    kernels.decide_mask(applies, ready_day, check_ready, 5, taken, first, eligible)
+    assert np.array_equal(eligible.astype(bool), want_eligible)
+    assert np.array_equal(taken.astype(bool), want_taken)
+
+
+def test_decide_and_fire_equals_its_steps(gen):
+    key, day, site, family, p = rng.make_key(5), 12, rng.site_id("rule:x:fire"), 3, 0.4
+    run_ids = (np.arange(N) + 1000).astype(np.uint32)
+    applies = (gen.random(N) < 0.7).astype(np.uint8)
+    ready = gen.integers(0, 20, size=(2, N))
+    taken = (gen.random(N) < 0.2).astype(np.uint8)
+    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
+    causes = np.full((4, 2, N), -1, dtype=np.int64)
+    want_causes, want_ready, want_taken = causes.copy(), ready.copy(), taken.copy()
+    eligible = np.empty(N, np.uint8)
+
+    kernels.decide_mask(applies, want_ready[1], True, day, want_taken, False, eligible)
+    want_drawn = int(eligible.sum())
+    rng.reset_draw_count()
+    want_runs = rng.bernoulli_select(key, run_ids, eligible.astype(bool), day, site, p, family)
+    assert rng.draws_consumed() == want_drawn
+    want_ready[1, want_runs] = np.iinfo(np.int64).max
+    _remember_reference(want_causes, 1, want_runs, last_days, track_causes, rows, crows, hostile)
+
+    runs, drawn = kernels.decide_and_fire(
+        applies, ready[1], True, day, taken, False, eligible, *key, run_ids, site, family, p,
+        causes, 1, last_days, track_causes, rows, crows, hostile,
+    )  # fmt: skip
+    assert 0 < runs.size < want_drawn
+    assert np.array_equal(runs, want_runs)
+    assert drawn == want_drawn
+    assert np.array_equal(ready, want_ready)
+    assert np.array_equal(taken, want_taken)
+    assert np.array_equal(causes, want_causes)
+
+
+def test_first_and_count(gen):
+    first = np.where(gen.random(N) < 0.5, np.inf, 2.0)
+    counts_total = np.zeros(N)
+    runs = _runs(gen)
+    counts = gen.integers(1, 5, runs.size).astype(float)
+    want_first = first.copy()
+    want_first[runs] = np.minimum(want_first[runs], 4.0)
+    kernels.first_and_count(first, counts_total, runs, counts, 4.0)
+    assert np.array_equal(first, want_first)
+    assert np.array_equal(counts_total[runs], counts)
+
+
+def test_close_rungs(gen):
+    rung = gen.integers(0, 4, N)
+    days = np.zeros((4, N), dtype=np.int64)
+    max_rung = gen.integers(0, 4, N)
+    want_max = np.maximum(max_rung, rung)
+    kernels.close_rungs(days, max_rung, rung)
+    assert np.array_equal(max_rung, want_max)
+    assert np.array_equal(days, (np.arange(4)[:, None] <= rung).astype(np.int64))
+
+
+def test_close_spell(gen):
+    value = (gen.random(N) < 0.5).astype(float)
+    was_on = gen.random(N) < 0.5
+    length = gen.integers(0, 9, N)
+    count = np.zeros(N, dtype=np.int64)
+    days_true = np.zeros(N, dtype=np.int64)
+    before = length.copy()
+    ended, lengths = kernels.close_spell(value, was_on, length, count, days_true)
+    on = value != 0
+    assert np.array_equal(ended, np.flatnonzero(was_on & ~on))
+    assert np.array_equal(lengths, before[was_on & ~on])
+    assert np.array_equal(length, np.where(on, before + 1, 0))
+    assert np.array_equal(count, (on & ~was_on).astype(np.int64))
+    assert np.array_equal(days_true, on.astype(np.int64))
+
+
+def test_record_and_remove_acts_round_trip(gen):
+    sums = gen.normal(size=(3, N))
+    start = sums.copy()
+    last_day = np.full(N, -np.inf)
+    cause = np.full((4, N), -1, dtype=np.int64)
+    runs = _runs(gen)
+    counts, deaths = gen.random(runs.size), gen.random(runs.size)
+    chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
+    count_rows, casualty_rows = np.array([0, 2]), np.array([1])
+    kernels.record_acts(
+        sums, count_rows, casualty_rows, last_day, cause, runs, counts, deaths, 6.0, 41,
+        chain, root, 2,
+    )  # fmt: skip
+    assert np.array_equal(sums[0, runs], start[0, runs] + counts)
+    assert np.array_equal(sums[1, runs], start[1, runs] + deaths)
+    assert np.all(last_day[runs] == 6.0)
+    assert np.array_equal(cause[:, runs], np.stack([np.full(runs.size, 41), chain, root,
+                                                    np.full(runs.size, 2)]))  # fmt: skip
+    kernels.remove_acts(sums, count_rows, casualty_rows, runs, counts, deaths)
+    assert np.allclose(sums, start, rtol=0, atol=1e-12)
