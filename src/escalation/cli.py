@@ -234,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--block-size",
         type=positive_int,
-        help="runs one model advances together (default 20,000): larger blocks are faster "
-        "and hold about 8 kB per run; results do not depend on it",
+        help="runs one model advances together (default: about 20,000, in a multiple of "
+        "the workers' number of equal blocks): larger blocks are faster and hold about "
+        "8 kB per run; results do not depend on it",
     )
     run.set_defaults(handler=cmd_run)
 

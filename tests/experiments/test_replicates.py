@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from escalation import EscalationModel, Scenario, SimulationResults, replay_run, run_scenario
-from escalation.experiments.replicates import block_tasks, combine_blocks, run_block
+from escalation.experiments.replicates import (
+    DEFAULT_BLOCK_SIZE,
+    block_tasks,
+    combine_blocks,
+    default_block_size,
+    run_block,
+)
 from escalation.replay import mismatches
 
 RUNS = 30
@@ -105,6 +111,23 @@ def test_block_size_does_not_matter(
         tiny_crisis, runs=RUNS, seed=5, workers=1, block_size=block_size, path_sample=RUNS
     )
     assert_same(blocked, reference)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+@pytest.mark.parametrize("runs", [1, 7, 10_000, 30_000, 45_000, 59_000, 100_000, 100_001, 10**6])
+def test_default_blocks_are_equal_and_keep_every_worker_busy(runs: int, workers: int) -> None:
+    size = default_block_size(runs, workers)
+    blocks = math.ceil(runs / size)
+    assert size <= DEFAULT_BLOCK_SIZE * 3 // 2
+    assert blocks % workers == 0 or blocks == runs < workers
+    assert runs - (blocks - 1) * size > size - blocks  # the last block is nearly full
+
+
+def test_default_blocks_prefer_fewer_larger_ones() -> None:
+    assert default_block_size(100_000, 2) == 25_000  # not 5 of 20,000: one worker idle
+    assert default_block_size(100_001, 2) == 16_667  # six blocks: already a multiple of two
+    assert default_block_size(1_000_000, 2) == DEFAULT_BLOCK_SIZE
+    assert default_block_size(10_000, 1) == 10_000
 
 
 def test_blocks_combine_in_run_order_whatever_order_they_finish(

@@ -37,6 +37,7 @@ __all__ = [
     "block_tasks",
     "combine_blocks",
     "default_workers",
+    "default_block_size",
     "iter_blocks",
     "plan_runs",
     "run_block",
@@ -304,6 +305,20 @@ class RunPlan:
     settings: dict[str, Any]
 
 
+def default_block_size(runs: int, workers: int) -> int:
+    """Blocks of about `DEFAULT_BLOCK_SIZE` runs, equal, and as many as a multiple of
+    ``workers`` so that no worker is left running a last block alone.
+
+    Rounds down to fewer, larger blocks (up to half as large again, which costs less
+    per run), else up to more, smaller ones.
+    """
+    blocks = math.ceil(runs / DEFAULT_BLOCK_SIZE)
+    size = math.ceil(runs / (max(1, blocks // workers) * workers))
+    if size > DEFAULT_BLOCK_SIZE * 3 // 2:
+        size = math.ceil(runs / (math.ceil(blocks / workers) * workers))
+    return max(1, size)
+
+
 def plan_runs(
     scenario: Scenario,
     *,
@@ -327,7 +342,7 @@ def plan_runs(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if block_size is None:
-        block_size = max(1, min(DEFAULT_BLOCK_SIZE, math.ceil(runs / workers)))
+        block_size = default_block_size(runs, workers)
     tasks = block_tasks(
         scenario, runs, seed, horizon, block_size, parameters=parameters, path_sample=path_sample
     )
