@@ -203,3 +203,22 @@ def test_record_and_remove_acts_round_trip(gen):
                                                     np.full(runs.size, 2)]))  # fmt: skip
     kernels.remove_acts(sums, count_rows, casualty_rows, runs, counts, deaths)
     assert np.allclose(sums, start, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_decide_and_fire_draws_nothing_for_a_certain_probability(gen, p):
+    run_ids = np.arange(N, dtype=np.uint32)
+    applies = (gen.random(N) < 0.7).astype(np.uint8)
+    ready = np.zeros(N, dtype=np.int64)
+    taken = np.empty(N, np.uint8)
+    eligible = np.empty(N, np.uint8)
+    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
+    causes = np.full((4, 1, N), -1, dtype=np.int64)
+    runs, drawn = kernels.decide_and_fire(
+        applies, ready, False, 3, taken, True, eligible, 1, 2, run_ids, 7, 0, p,
+        causes, 0, last_days, track_causes, rows, crows, hostile,
+    )  # fmt: skip
+    assert drawn == 0
+    assert np.array_equal(runs, np.flatnonzero(applies) if p == 1.0 else [])
+    assert np.array_equal(taken, applies)
+    assert np.count_nonzero(ready) == runs.size

@@ -105,8 +105,8 @@ class ActorAgent(mesa.Agent):
             self.cause_sources.append(
                 (*tracker.cause_sources(keys), np.array(hostile, dtype=np.uint8))
             )
-        # A probability that is a literal or a parameter strictly between 0 and 1
-        # is drawn in the same pass that finds where the rule may fire.
+        # A probability that is a literal or a parameter is drawn (when strictly
+        # between 0 and 1) in the same pass that finds where the rule may fire.
         self.fixed_probability: list[float | None] = []
         for rule in self.rules:
             value = (
@@ -114,7 +114,7 @@ class ActorAgent(mesa.Agent):
                 if rule.probability.constant is not None
                 else None
             )
-            fixed = isinstance(value, float) and 0.0 < value < 1.0
+            fixed = isinstance(value, float) and 0.0 <= value <= 1.0
             self.fixed_probability.append(value if fixed else None)
         self._eligible = np.empty(n, dtype=np.uint8)
         self._everywhere = np.ones(n, dtype=np.uint8)

@@ -197,13 +197,19 @@ def decide_and_fire(
     cause_rows,
     hostile,
 ):
-    """A rule with a fixed probability ``p`` decides: `decide_mask`, then a Bernoulli
-    draw per eligible run (`escalation.rng.bernoulli_select`'s words and comparison),
-    then the runs where it fires wait for their act and remember its cause
-    (`remember_causes`).  Returns those runs and the Philox calls made.
+    """A rule with a fixed probability ``p`` in [0, 1] decides: `decide_mask`, then,
+    for ``p`` strictly between 0 and 1, a Bernoulli draw per eligible run
+    (`escalation.rng.bernoulli_select`'s words and comparison), then the runs where
+    it fires wait for their act and remember its cause (`remember_causes`).
+    Returns those runs and the Philox calls made.
     """
     decide_mask(applies, ready_day, check_ready, day, taken, first, eligible)
-    runs, drawn = _select_kernel(k0, k1, run_ids, eligible, day & 0xFFFF, site, family, p)
+    if p >= 1.0:
+        runs, drawn = np.flatnonzero(eligible), 0
+    elif p <= 0.0:
+        runs, drawn = np.empty(0, np.int64), 0
+    else:
+        runs, drawn = _select_kernel(k0, k1, run_ids, eligible, day & 0xFFFF, site, family, p)
     never = np.iinfo(np.int64).max
     for i in range(runs.shape[0]):
         ready_day[runs[i]] = never

@@ -55,6 +55,8 @@ class _Route(NamedTuple):
     blame: list[tuple[str, float | FloatArray]]
     as_is: list[_Track] | None
     """The tracks an act seen as it is feeds; None when detection or blame may err."""
+    missable: bool
+    """Whether the observer may miss the act (a detection probability below 1)."""
 
 
 class BlockRecorder:
@@ -102,6 +104,7 @@ class BlockRecorder:
         self._cycle_lengths: list[IntArray] = []
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
+        self._detect_sites: dict[tuple[str | None, int], int] = {}
         self.series = self._series_names()
         self.rung_counts = np.zeros((horizon, len(plan.scenario.ladder)), dtype=np.int64)
         self.daily_sums = {name: np.zeros(horizon) for name in self.series}
@@ -198,8 +201,16 @@ class BlockRecorder:
                     for tracked in keys
                     if tracked.by is None or tracked.by == actor
                 ]
-            routes.append(_Route(observer, keys, third_party, detect, blame, as_is))
+            missable = bool(np.any(np.asarray(detect) < 1.0))
+            routes.append(_Route(observer, keys, third_party, detect, blame, as_is, missable))
         return routes
+
+    def _detect_site(self, observer: str | None, slot: int) -> int:
+        site = self._detect_sites.get((observer, slot))
+        if site is None:
+            name = f"detect:{observer}:{self.plan.slot_names[slot]}"
+            site = self._detect_sites[(observer, slot)] = rng.site_id(name)
+        return site
 
     def observe(
         self, event: Event, key: tuple[int, int], run_ids: NDArray[np.uint32], family: int
@@ -232,7 +243,7 @@ class BlockRecorder:
         routes = self._routes.get(route_key)
         if routes is None:
             routes = self._routes[route_key] = self._route(*route_key)
-        for observer, keys, third_party, detect, blame, as_is in routes:
+        for observer, keys, third_party, detect, blame, as_is, missable in routes:
             deaths = heard if third_party and event.target is not None else target_deaths
             if as_is is not None:
                 # Seen as it is: one batch, attributed to its actor.
@@ -244,8 +255,8 @@ class BlockRecorder:
                 continue
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
             ids = run_ids[runs]
-            if np.any(detect < 1.0):
-                site = rng.site_id(f"detect:{observer}:{slot_name}")  # rare: noisy observers
+            if missable:
+                site = self._detect_site(observer, event.slot)
                 seen = np.flatnonzero(rng.bernoulli(key, ids, day, site, at(detect, runs), family))
                 runs, counts, deaths, chain, root, ids = (
                     runs[seen],
