@@ -245,10 +245,36 @@ def test_actor_parameter_through_self_is_a_constant() -> None:
     assert compile_in("x")[0].constant is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0.25", True),
+        ("k * (1 - self.threshold / 10)", True),
+        ("min(1, max(k, 0.5)) ** 2 if k > 1 else exp(-k)", True),
+        ("true and not false", True),
+        ("inf", True),
+        ("k * x", False),
+        ("self.resolve", False),
+        ("day < 3", False),
+        ("rung", False),
+        ("min(1, count(attack, within=1))", False),
+        ("k if flag else 1", False),
+    ],
+)
+def test_parameters_only_means_one_value_per_block(text: str, expected: bool) -> None:
+    compiled, requirements = compile_in(text, owner="a")
+    assert compiled.parameters_only is expected
+    if expected:
+        value = compiled.evaluate(block(requirements))
+        assert np.ndim(value) == 0
+        assert float(value) == float(compiled.evaluate(block(requirements, x=[9, 9, 9, 9])))
+
+
 def test_compile_quantity_of_a_number() -> None:
     requirements = Requirements()
     compiled = compile_quantity(0.3, CompileContext(SCENARIO, requirements))
     assert compiled.constant == 0.3
+    assert compiled.parameters_only
     assert compiled.evaluate(block(requirements)) == 0.3
 
 

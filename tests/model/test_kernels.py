@@ -222,3 +222,19 @@ def test_decide_and_fire_draws_nothing_for_a_certain_probability(gen, p):
     assert np.array_equal(runs, np.flatnonzero(applies) if p == 1.0 else [])
     assert np.array_equal(taken, applies)
     assert np.count_nonzero(ready) == runs.size
+
+
+@pytest.mark.parametrize("per_act", [False, True])
+def test_keep_seen_keeps_the_acts_bernoulli_keeps(gen, per_act):
+    key, day, site, family = rng.make_key(9), 40, rng.site_id("detect:a:b"), 2
+    runs = _runs(gen, size=120)
+    ids = (runs + 77).astype(np.uint32)
+    p = gen.random(runs.size) if per_act else np.array([0.35])
+    counts, deaths = gen.random(runs.size), gen.random(runs.size)
+    chain, root = gen.integers(0, 5, runs.size), gen.integers(-1, 99, runs.size)
+    seen = rng.bernoulli(key, ids, day, site, p if per_act else 0.35, family)
+    kept = kernels.keep_seen(*key, ids, day, site, family, p, runs, counts, deaths, chain, root)
+    assert 0 < seen.sum() < runs.size
+    for got, full in zip(kept, (runs, counts, deaths, chain, root, ids), strict=True):
+        assert got.dtype == full.dtype
+        assert np.array_equal(got, full[seen])

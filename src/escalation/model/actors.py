@@ -105,14 +105,13 @@ class ActorAgent(mesa.Agent):
             self.cause_sources.append(
                 (*tracker.cause_sources(keys), np.array(hostile, dtype=np.uint8))
             )
-        # A probability that is a literal or a parameter is drawn (when strictly
-        # between 0 and 1) in the same pass that finds where the rule may fire.
+        # A probability that reads only literals and parameters keeps its value for
+        # the block; it is drawn (when strictly between 0 and 1) in the same pass
+        # that finds where the rule may fire.
         self.fixed_probability: list[float | None] = []
         for rule in self.rules:
             value = (
-                rule.probability.evaluate(model.state)
-                if rule.probability.constant is not None
-                else None
+                rule.probability.evaluate(model.state) if rule.probability.parameters_only else None
             )
             fixed = isinstance(value, float) and 0.0 <= value <= 1.0
             self.fixed_probability.append(value if fixed else None)

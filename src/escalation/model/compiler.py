@@ -89,6 +89,8 @@ class Compiled:
     test: Fn | None = None
     """For a condition: its truth without broadcasting, a boolean array or one bool
     for every run (``evaluate`` always gives an array)."""
+    parameters_only: bool = False
+    """Whether it reads literals and parameters only, so keeps one value in a block."""
 
 
 @dataclass
@@ -118,9 +120,11 @@ def compile_expression(text: str, context: CompileContext, *, boolean: bool = Fa
     context.keys = []
     function = _compile(tree, context)
     constant = _constant_value(tree, context)
+    keys = tuple(context.keys)
+    fixed = _parameters_only(tree, context)
     if not boolean:
-        return Compiled(text, function, tuple(context.keys), constant)
-    return Compiled(text, _as_bool(function), tuple(context.keys), constant, _as_truth(function))
+        return Compiled(text, function, keys, constant, parameters_only=fixed)
+    return Compiled(text, _as_bool(function), keys, constant, _as_truth(function), fixed)
 
 
 def compile_quantity(value: float | str, context: CompileContext) -> Compiled:
@@ -128,7 +132,7 @@ def compile_quantity(value: float | str, context: CompileContext) -> Compiled:
     if isinstance(value, str):
         return compile_expression(value, context)
     number = float(value)
-    return Compiled(repr(value), lambda _state: number, (), number)
+    return Compiled(repr(value), lambda _state: number, (), number, parameters_only=True)
 
 
 def _as_truth(function: Fn) -> Fn:
@@ -161,6 +165,36 @@ def _constant_value(tree: ast.expr, context: CompileContext) -> float | None:
             return float(actor.parameters[tree.attr].value)
     return None
 
+
+def _parameters_only(node: ast.expr, context: CompileContext) -> bool:
+    """Whether an expression reads nothing but literals and parameters."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in context.scenario.parameters or node.id in _LITERAL_NAMES
+    if isinstance(node, ast.Attribute):
+        return _constant_value(node, context) is not None
+    if isinstance(node, ast.Call):
+        pure = isinstance(node.func, ast.Name) and node.func.id in ("min", "max", *_MATH)
+        return pure and not node.keywords and _all_parameters_only(node.args, context)
+    if isinstance(node, ast.UnaryOp):
+        return _parameters_only(node.operand, context)
+    if isinstance(node, ast.BinOp):
+        return _all_parameters_only([node.left, node.right], context)
+    if isinstance(node, ast.BoolOp):
+        return _all_parameters_only(node.values, context)
+    if isinstance(node, ast.Compare):
+        return _all_parameters_only([node.left, *node.comparators], context)
+    if isinstance(node, ast.IfExp):
+        return _all_parameters_only([node.test, node.body, node.orelse], context)
+    return False
+
+
+def _all_parameters_only(nodes: list[ast.expr], context: CompileContext) -> bool:
+    return all(_parameters_only(node, context) for node in nodes)
+
+
+_LITERAL_NAMES = frozenset({"true", "True", "false", "False", "inf"})
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,

@@ -178,6 +178,8 @@ class EscalationModel(mesa.Model):
         }
         self.result: BlockResult | None = None
         self._sites: dict[str, int] = {}
+        self._casualty_sites: dict[tuple[int, str], int] = {}
+        self._dead: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "day": lambda m: m.state.day,
@@ -300,7 +302,10 @@ class EscalationModel(mesa.Model):
             ):
                 raise ModelError(f"actions.{event.action}.casualties.{side}.mean must be >= 0")
             mean = np.asarray(per_act * event.counts, dtype=np.float64)
-            site = self._site(f"casualties:{plan.slot_names[event.slot]}:{side}")
+            site = self._casualty_sites.get((event.slot, side))
+            if site is None:
+                name = f"casualties:{plan.slot_names[event.slot]}:{side}"
+                site = self._casualty_sites[(event.slot, side)] = rng.site_id(name)
             ids = self.run_ids[event.runs]
             if spec.distribution == "fixed":
                 deaths = mean.astype(np.float64)
@@ -337,12 +342,12 @@ class EscalationModel(mesa.Model):
         unacknowledged one claims nothing, and others hear the victim's admission.
         """
         recorder = self.recorder
-        variables = self.state.variables
         runs = event.runs
-        kernels.add_at(variables[f"{victim}.casualties"], runs, deaths)
+        true_dead, admitted_dead, claimed_dead = self._dead_counts(victim)
+        kernels.add_at(true_dead, runs, deaths)
         victim_claims = recorder.claims.get(victim)
         admitted = deaths * (at(victim_claims.admitted_share, runs) if victim_claims else 1.0)
-        kernels.add_at(variables[f"{victim}.admitted_casualties"], runs, admitted)
+        kernels.add_at(admitted_dead, runs, admitted)
         acknowledged = self.scenario.actions[event.action].acknowledged
         if not acknowledged:
             return admitted
@@ -362,8 +367,20 @@ class EscalationModel(mesa.Model):
             )
         else:
             claimed = deaths * at(claims.inflation_median, runs)
-        kernels.add_at(variables[f"{victim}.claimed_casualties"], runs, claimed)
+        kernels.add_at(claimed_dead, runs, claimed)
         return claimed
+
+    def _dead_counts(self, victim: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The victim's true, admitted and claimed dead (the state's own arrays)."""
+        counts = self._dead.get(victim)
+        if counts is None:
+            variables = self.state.variables
+            counts = self._dead[victim] = (
+                variables[f"{victim}.casualties"],
+                variables[f"{victim}.admitted_casualties"],
+                variables[f"{victim}.claimed_casualties"],
+            )
+        return counts
 
     def _effects(self, event: Event) -> None:
         state = self.state

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from escalation.rng import _select_kernel
+from escalation.rng import _bernoulli_kernel, _select_kernel
 
 __all__ = [
     "add_at",
@@ -21,6 +21,7 @@ __all__ = [
     "decide_and_fire",
     "decide_mask",
     "first_and_count",
+    "keep_seen",
     "remember_causes",
     "record_acts",
     "take_due",
@@ -239,6 +240,38 @@ def apply_effect(variable, runs, value, counts, add, low, high):
         if x > high:
             x = high
         variable[r] = x
+
+
+@_jit
+def keep_seen(k0, k1, ids, day, site, family, p, runs, counts, casualties, chain, root):
+    """The acts an observer sees: a Bernoulli(``p``) draw per act (`escalation.rng.
+    bernoulli`'s words and comparison, ``p`` one per act or one for all) keeps it.
+
+    Returns the kept elements of ``runs, counts, casualties, chain, root, ids``.
+    """
+    seen = _bernoulli_kernel(k0, k1, ids, day & 0xFFFF, site, family, p)
+    m = 0
+    for i in range(seen.shape[0]):
+        m += seen[i]
+    out = (
+        np.empty(m, runs.dtype),
+        np.empty(m, counts.dtype),
+        np.empty(m, casualties.dtype),
+        np.empty(m, chain.dtype),
+        np.empty(m, root.dtype),
+        np.empty(m, ids.dtype),
+    )
+    k = 0
+    for i in range(seen.shape[0]):
+        if seen[i]:
+            out[0][k] = runs[i]
+            out[1][k] = counts[i]
+            out[2][k] = casualties[i]
+            out[3][k] = chain[i]
+            out[4][k] = root[i]
+            out[5][k] = ids[i]
+            k += 1
+    return out
 
 
 @_jit

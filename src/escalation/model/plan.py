@@ -135,7 +135,9 @@ def resolve(value: Number, params: Mapping[str, Any], what: str, low: float, hig
 
 def at(value: Any, runs: Any) -> Any:
     """``value`` for the runs ``runs`` of the block: a per-run array is indexed."""
-    return value[runs] if np.ndim(value) else value
+    if isinstance(value, np.ndarray):
+        return value[runs] if value.ndim else value
+    return value
 
 
 @dataclass

@@ -257,15 +257,11 @@ class BlockRecorder:
             ids = run_ids[runs]
             if missable:
                 site = self._detect_site(observer, event.slot)
-                seen = np.flatnonzero(rng.bernoulli(key, ids, day, site, at(detect, runs), family))
-                runs, counts, deaths, chain, root, ids = (
-                    runs[seen],
-                    counts[seen],
-                    deaths[seen],
-                    chain[seen],
-                    root[seen],
-                    ids[seen],
+                p = np.asarray(at(detect, runs), dtype=np.float64).reshape(-1)
+                runs, counts, deaths, chain, root, ids = kernels.keep_seen(
+                    *key, ids, day, site, family, p, runs, counts, deaths, chain, root
                 )
+                rng.count_draws(event.runs.size)
             if not blame:
                 # Missed by some, but never misjudged: one batch, attributed to its actor.
                 if runs.size:

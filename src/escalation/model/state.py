@@ -52,7 +52,6 @@ class _Track:
     """This track's row of `ObservationTracker.last_days`."""
     cause_row: int
     """Its row of `ObservationTracker.causes`, or -1 if it keeps no causes."""
-    by_day: dict[int, list[Observed]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         def numbered(kind: str, windows: Iterable[int | None]) -> IntArray:
@@ -62,8 +61,10 @@ class _Track:
         every: tuple[int | None, ...] = (None, *self.windows)
         self.count_rows = numbered("count", every)
         self.casualty_rows = numbered("casualties", every)
-        self.window_rows = [
-            (numbered("count", (w,)), numbered("casualties", (w,))) for w in self.windows
+        # Per window: (days after the acts' day they leave it, its count rows, its
+        # casualty rows).
+        self.expiry = [
+            (w + 1, numbered("count", (w,)), numbered("casualties", (w,))) for w in self.windows
         ]
 
 
@@ -112,7 +113,8 @@ class ObservationTracker:
                 last_row=row,
                 cause_row=cause_row,
             )
-        self._recorded = tuple(self._tracks)
+        # Per day, the batches that leave a window at its start: (track, rows, batch).
+        self._expiring: dict[int, list[tuple[_Track, IntArray, IntArray, Observed]]] = {}
         for alias, canonical in (aliases or {}).items():
             self._tracks.setdefault(alias, self._tracks[canonical])
 
@@ -121,24 +123,14 @@ class ObservationTracker:
         return self._tracks.keys()
 
     def advance(self, day: int) -> None:
-        """Drop from each window the acts that fall out of it by the start of ``day``."""
-        for key in self._recorded:
-            track = self._tracks[key]
-            if not track.by_day:
-                continue
-            for window, (count_rows, casualty_rows) in zip(
-                track.windows, track.window_rows, strict=True
-            ):
-                for batch in track.by_day.get(day - window - 1, ()):
-                    kernels.remove_acts(
-                        track.sums,
-                        count_rows,
-                        casualty_rows,
-                        batch.runs,
-                        batch.counts,
-                        batch.casualties,
-                    )
-            track.by_day.pop(day - track.windows[-1] - 1, None)
+        """Drop from each window the acts that fall out of it by the start of ``day``.
+
+        A window's sums lose their acts in the order they were recorded.
+        """
+        for track, count_rows, casualty_rows, batch in self._expiring.pop(day, ()):
+            kernels.remove_acts(
+                track.sums, count_rows, casualty_rows, batch.runs, batch.counts, batch.casualties
+            )
 
     def track(self, key: ObservationKey) -> _Track:
         """The track of ``key`` (the same for a key and its aliases)."""
@@ -148,8 +140,7 @@ class ObservationTracker:
         """Add the acts of ``batch``, observed under ``key`` on ``day``."""
         self.record_track(self._tracks[key], day, batch, event_id)
 
-    @staticmethod
-    def record_track(track: _Track, day: int, batch: Observed, event_id: int) -> None:
+    def record_track(self, track: _Track, day: int, batch: Observed, event_id: int) -> None:
         """Add the acts of ``batch`` to ``track`` (see `track`)."""
         kernels.record_acts(
             track.sums,
@@ -166,8 +157,10 @@ class ObservationTracker:
             batch.root,
             batch.by,
         )
-        if track.windows:
-            track.by_day.setdefault(day, []).append(batch)
+        for after, count_rows, casualty_rows in track.expiry:
+            self._expiring.setdefault(day + after, []).append(
+                (track, count_rows, casualty_rows, batch)
+            )
 
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
         track = self._tracks[key]
