@@ -9,12 +9,26 @@ practically any seed, while a wrong mean or a wrong rule fails.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from small_scenarios import one_actor, scenario, simulate, within_se
 
-from escalation import ModelError, Scenario, ScenarioError, replay_run, run_scenario
+from escalation import (
+    EscalationModel,
+    ModelError,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    replay_run,
+    run_scenario,
+)
+
+REFERENCE = load_scenario(
+    Path(__file__).resolve().parents[2] / "scenarios" / "pakistan_afghanistan_2025.yaml"
+)
 
 # -- rules: probability, delay, cooldown --------------------------------------------------
 
@@ -126,6 +140,47 @@ def test_rules_for_different_actions_decide_independently() -> None:
     assert within_se(probe, 0.5, 0.5)
     assert within_se(parley, 0.5, 0.5)
     assert within_se(probe & parley, 0.25, math.sqrt(0.25 * 0.75))
+
+
+def test_rules_asking_the_same_evaluate_it_once_a_day() -> None:
+    subject = one_actor(
+        """\
+        - {id: probing, when: "day >= 2", do: probe}
+        - {id: talking, when: "day >= 2", do: parley}
+        """,
+        "probe: {rung: 1}\nparley: {rung: 0}\n",
+        horizon=5,
+    )
+    model = EscalationModel(subject, runs=3, seed=1)
+    days: list[int] = []
+    for rule in model.actor_agents["a"].rules:
+        evaluate = rule.when.test
+        assert evaluate is not None
+
+        def counted(state: Any, evaluate: Any = evaluate) -> Any:
+            days.append(state.day)
+            return evaluate(state)
+
+        object.__setattr__(rule.when, "test", counted)
+    result = model.run()
+    assert days == [0, 1, 2, 3, 4]
+    assert (result.columns["probe_count"] == 3).all()
+    assert (result.columns["parley_count"] == 3).all()
+
+
+def test_the_same_condition_read_by_other_observers_is_not_shared() -> None:
+    model = EscalationModel(REFERENCE, runs=2, seed=1, horizon_days=1)
+    agents = model.actor_agents
+
+    def key(actor: str, rule_id: str) -> Any:
+        agent = agents[actor]
+        return agent.condition_keys[[rule.id for rule in agent.rules].index(rule_id)]
+
+    assert key("pakistan", "strike_leadership") == key("pakistan", "strike_hideouts")
+    assert key("qatar", "request_truce") == key("saudi_arabia", "request_truce")
+    usa, china = key("usa", "demand_verifiable_action"), key("china", "demand_verifiable_action")
+    assert usa[0] == china[0]  # the same text, read from each one's own observations
+    assert usa != china
 
 
 def test_certain_rules_for_different_actions_both_act_every_day() -> None:

@@ -50,20 +50,22 @@ def test_take_due_continues_only_hostile_chains_of_others(gen):
     causes = gen.integers(-1, 6, size=(4, count, N))
     ready_day = np.zeros((count, N), dtype=np.int64)
     runs = _runs(gen)
-    chain, root, cause = kernels.take_due(
+    chain, root, cause, continued = kernels.take_due(
         causes, position, runs, actor, event_id, True, ready_day[position], 17
     )
     events, chains, roots, bys = causes[:, position, runs]
     answered = (chains > 0) & (bys != actor)
+    assert continued == np.count_nonzero(chain >= 2) == np.count_nonzero(answered) > 0
     assert np.array_equal(chain, np.where(answered, chains + 1, 1))
     assert np.array_equal(root, np.where(answered, roots, event_id))
     assert np.array_equal(cause, events)
     assert np.all(ready_day[position, runs] == 17)
     assert np.count_nonzero(ready_day) == runs.size
-    chain, root, _ = kernels.take_due(
+    chain, root, _, continued = kernels.take_due(
         causes, position, runs, actor, event_id, False, ready_day[position], 18
     )
     assert not chain.any()
+    assert continued == 0
     assert np.all(root == -1)
 
 

@@ -50,6 +50,8 @@ class Event:
     rule: str | None = None
     dense_counts: FloatArray | None = None
     """For acts drawn in every run (a tempo): the counts of all runs, zeros included."""
+    continued: int = 0
+    """How many of the acts continue a retaliation chain (``chain`` >= 2)."""
 
 
 def _subset(value: float | FloatArray, runs: IntArray) -> float | FloatArray:
@@ -115,6 +117,16 @@ class ActorAgent(mesa.Agent):
             )
             fixed = isinstance(value, float) and 0.0 <= value <= 1.0
             self.fixed_probability.append(value if fixed else None)
+        # Rules whose conditions have the same text and read the same observations
+        # (and the same actor, through ``self``) share one evaluation a day.
+        self.condition_keys = [
+            (
+                rule.when.text,
+                name if "self" in rule.when.text else None,
+                tuple(id(tracker.track(key)) for key in rule.when.keys),
+            )
+            for rule in self.rules
+        ]
         self._eligible = np.empty(n, dtype=np.uint8)
         self._everywhere = np.ones(n, dtype=np.uint8)
         self._everywhere.flags.writeable = False
@@ -134,8 +146,14 @@ class ActorAgent(mesa.Agent):
         n = state.n
         eligible = self._eligible
         tracker = state.tracker
+        if model.conditions_day != day:
+            model.conditions_today, model.conditions_day = {}, day
+        memo = model.conditions_today
         for position, rule in enumerate(self.rules):
-            truth = rule.when.test(state) if rule.when.test is not None else True
+            same = self.condition_keys[position]
+            truth = memo.get(same)
+            if truth is None:
+                truth = memo[same] = rule.when.test(state) if rule.when.test is not None else True
             taken = decided.get(rule.action)
             first = taken is None
             if isinstance(truth, np.ndarray):
@@ -258,7 +276,7 @@ class ActorAgent(mesa.Agent):
             runs = due[0] if len(due) == 1 else np.sort(np.concatenate(due))
             self.pending[position] -= runs.size
             self.cooldown_horizon[position] = day + rule.cooldown + 1
-            chain, root, cause = kernels.take_due(
+            chain, root, cause, continued = kernels.take_due(
                 self.causes,
                 position,
                 runs,
@@ -280,6 +298,7 @@ class ActorAgent(mesa.Agent):
                     root,
                     cause,
                     rule.id,
+                    continued=continued,
                 )
             )
         for position, tempo in enumerate(self.tempos):

@@ -171,6 +171,10 @@ class EscalationModel(mesa.Model):
         self.recorder = BlockRecorder(self.plan, self.run_ids, params, self.horizon, path_sample)
         self.state = self.recorder.state
         self.events_today: list[Event] = []
+        # Rule conditions evaluated today (decisions read the state at the start of
+        # the day, which no decision changes), shared by rules that ask the same.
+        self.conditions_today: dict[tuple[Any, ...], Any] = {}
+        self.conditions_day = -1
         self.trace: list[dict[str, Any]] | None = [] if trace else None
         self.actor_agents = {name: ActorAgent(self, name) for name in self.plan.actors}
         self.claim_site = {
@@ -179,6 +183,7 @@ class EscalationModel(mesa.Model):
         self.result: BlockResult | None = None
         self._sites: dict[str, int] = {}
         self._casualty_sites: dict[tuple[int, str], int] = {}
+        self._action_rank = {name: rank for rank, name in enumerate(self.plan.actions)}
         self._dead: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -200,12 +205,12 @@ class EscalationModel(mesa.Model):
         rung_today = np.zeros(state.n, dtype=np.int64)
         for event in events:
             self._casualties(event)
-        for action in self.plan.actions.values():
-            for event in events:
-                if event.action == action.name:
-                    self._effects(event)
-                    if action.rung:
-                        rung_today[event.runs] = np.maximum(rung_today[event.runs], action.rung)
+        # Effects in the order of the scenario's actions, then of the acts' slots.
+        for event in sorted(events, key=lambda event: self._action_rank[event.action]):
+            self._effects(event)
+            rung = self.plan.actions[event.action].rung
+            if rung:
+                rung_today[event.runs] = np.maximum(rung_today[event.runs], rung)
         for event in events:
             self.recorder.observe(event, self.key, self.run_ids, self.family)
         state.close_day(rung_today, previous)

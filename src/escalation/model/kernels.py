@@ -125,12 +125,14 @@ def take_due(causes, position, runs, actor, event_id, hostile, ready_day, ready)
     A hostile act answering a hostile act of another actor (a chain of length
     ``c`` > 0) continues its chain (``c + 1``, same root); otherwise it starts one
     (length 1, rooted at ``event_id``); acts that are not hostile belong to no
-    chain (0, -1).  Each run's rule may decide again from day ``ready``.
+    chain (0, -1).  Each run's rule may decide again from day ``ready``.  Also
+    returns how many acts continue a chain.
     """
     m = runs.shape[0]
     chain = np.empty(m, np.int64)
     root = np.empty(m, np.int64)
     cause = np.empty(m, np.int64)
+    continued = 0
     events, chains, roots, bys = (
         causes[0, position],
         causes[1, position],
@@ -147,10 +149,11 @@ def take_due(causes, position, runs, actor, event_id, hostile, ready_day, ready)
         elif chains[r] > 0 and bys[r] != actor:
             chain[i] = chains[r] + 1
             root[i] = roots[r]
+            continued += 1
         else:
             chain[i] = 1
             root[i] = event_id
-    return chain, root, cause
+    return chain, root, cause, continued
 
 
 @_jit

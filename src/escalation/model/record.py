@@ -226,8 +226,8 @@ class BlockRecorder:
             first, self.action_counts[event.action], event.runs, event.counts, float(day)
         )
         event_id = day * plan.n_slots + event.slot
-        chained = event.chain >= 2 if event.rule is not None else None
-        if chained is not None and chained.any():
+        if event.continued:
+            chained = event.chain >= 2
             self._cycle_runs.append(event.runs[chained])
             self._cycle_roots.append(event.root[chained])
             self._cycle_lengths.append(event.chain[chained])
