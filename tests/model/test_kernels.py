@@ -47,13 +47,13 @@ def test_apply_effect_matches_numpy(gen, add, scalar, low, high):
 
 def test_take_due_continues_only_hostile_chains_of_others(gen):
     count, position, actor, event_id = 3, 1, 2, 999
-    causes = gen.integers(-1, 6, size=(4, count, N))
+    causes = gen.integers(-1, 6, size=(count, N, 4))
     ready_day = np.zeros((count, N), dtype=np.int64)
     runs = _runs(gen)
     chain, root, cause, continued = kernels.take_due(
         causes, position, runs, actor, event_id, True, ready_day[position], 17
     )
-    events, chains, roots, bys = causes[:, position, runs]
+    events, chains, roots, bys = causes[position, runs].T
     answered = (chains > 0) & (bys != actor)
     assert continued == np.count_nonzero(chain >= 2) == np.count_nonzero(answered) > 0
     assert np.array_equal(chain, np.where(answered, chains + 1, 1))
@@ -75,20 +75,20 @@ def _remember_reference(causes, position, runs, last_days, track_causes, rows, c
         for j, (row, crow) in enumerate(zip(rows, crows, strict=True)):
             if last_days[row, r] > best:
                 best = last_days[row, r]
-                event, chain, root, by = track_causes[crow, :, r]
+                event, chain, root, by = track_causes[crow, r]
                 picked = (event, chain if hostile[j] else 0, root, by)
-        causes[:, position, r] = picked
+        causes[position, r] = picked
 
 
 def _tracker_arrays(gen):
     last_days = np.where(gen.random((3, N)) < 0.3, -np.inf, gen.integers(0, 9, (3, N)))
-    track_causes = gen.integers(0, 50, size=(2, 4, N))
+    track_causes = gen.integers(0, 50, size=(2, N, 4))
     return last_days, track_causes, np.array([2, 0]), np.array([1, 0]), np.array([1, 0], np.uint8)
 
 
 def test_remember_causes_takes_the_latest_key_in_order(gen):
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
-    causes = np.full((4, 2, N), -7, dtype=np.int64)
+    causes = np.full((2, N, 4), -7, dtype=np.int64)
     expected = causes.copy()
     runs = _runs(gen)
     kernels.remember_causes(causes, 1, runs, last_days, track_causes, rows, crows, hostile)
@@ -123,7 +123,7 @@ def test_decide_and_fire_equals_its_steps(gen):
     ready = gen.integers(0, 20, size=(2, N))
     taken = (gen.random(N) < 0.2).astype(np.uint8)
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
-    causes = np.full((4, 2, N), -1, dtype=np.int64)
+    causes = np.full((2, N, 4), -1, dtype=np.int64)
     want_causes, want_ready, want_taken = causes.copy(), ready.copy(), taken.copy()
     eligible = np.empty(N, np.uint8)
 
@@ -189,7 +189,7 @@ def test_record_and_remove_acts_round_trip(gen):
     sums = gen.normal(size=(3, N))
     start = sums.copy()
     last_day = np.full(N, -np.inf)
-    cause = np.full((4, N), -1, dtype=np.int64)
+    cause = np.full((N, 4), -1, dtype=np.int64)
     runs = _runs(gen)
     counts, deaths = gen.random(runs.size), gen.random(runs.size)
     chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
@@ -201,8 +201,8 @@ def test_record_and_remove_acts_round_trip(gen):
     assert np.array_equal(sums[0, runs], start[0, runs] + counts)
     assert np.array_equal(sums[1, runs], start[1, runs] + deaths)
     assert np.all(last_day[runs] == 6.0)
-    assert np.array_equal(cause[:, runs], np.stack([np.full(runs.size, 41), chain, root,
-                                                    np.full(runs.size, 2)]))  # fmt: skip
+    want = np.stack([np.full(runs.size, 41), chain, root, np.full(runs.size, 2)], axis=1)
+    assert np.array_equal(cause[runs], want)
     kernels.remove_acts(sums, count_rows, casualty_rows, runs, counts, deaths)
     assert np.allclose(sums, start, rtol=0, atol=1e-12)
 
@@ -215,7 +215,7 @@ def test_decide_and_fire_draws_nothing_for_a_certain_probability(gen, p):
     taken = np.empty(N, np.uint8)
     eligible = np.empty(N, np.uint8)
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
-    causes = np.full((4, 1, N), -1, dtype=np.int64)
+    causes = np.full((1, N, 4), -1, dtype=np.int64)
     runs, drawn = kernels.decide_and_fire(
         applies, ready, False, 3, taken, True, eligible, 1, 2, run_ids, 7, 0, p,
         causes, 0, last_days, track_causes, rows, crows, hostile,

@@ -90,10 +90,10 @@ class ActorAgent(mesa.Agent):
         self.ready_day = np.zeros((count, n), dtype=np.int64)
         self.pending = [0] * count
         self.cooldown_horizon = [0] * count
-        # Per rule and run, what its waiting act answers: rows (event id, chain
-        # length, chain root, perceived author of the event).
-        self.causes = np.full((4, count, n), -1, dtype=np.int64)
-        self.causes[1] = 0
+        # Per rule and run, what its waiting act answers: (event id, chain length,
+        # chain root, perceived author of the event).
+        self.causes = np.full((count, n, 4), -1, dtype=np.int64)
+        self.causes[:, :, 1] = 0
         # A single act's count, shared read-only by every event of one act per run.
         self._ones = np.ones(n)
         self._ones.flags.writeable = False

@@ -203,14 +203,18 @@ class EscalationModel(mesa.Model):
         events = sorted(self.events_today, key=lambda event: event.slot)
         previous = {name: state.variables[name] != 0 for name in self.plan.boolean_variables}
         rung_today = np.zeros(state.n, dtype=np.int64)
+        actions = self.plan.actions
+        self.recorder.casualties = {}
         for event in events:
-            self._casualties(event)
+            if actions[event.action].casualties:
+                self._casualties(event)
         # Effects in the order of the scenario's actions, then of the acts' slots.
         for event in sorted(events, key=lambda event: self._action_rank[event.action]):
-            self._effects(event)
-            rung = self.plan.actions[event.action].rung
-            if rung:
-                rung_today[event.runs] = np.maximum(rung_today[event.runs], rung)
+            action = actions[event.action]
+            if action.effects:
+                self._effects(event)
+            if action.rung:
+                rung_today[event.runs] = np.maximum(rung_today[event.runs], action.rung)
         for event in events:
             self.recorder.observe(event, self.key, self.run_ids, self.family)
         state.close_day(rung_today, previous)

@@ -50,8 +50,8 @@ def record_acts(
     """Add acts to an observation track.
 
     ``sums`` rows numbered in ``count_rows`` take the acts' counts, those in
-    ``casualty_rows`` their casualties; ``cause`` holds the rows (event, chain,
-    root, perceived actor), or none.
+    ``casualty_rows`` their casualties; ``cause`` holds, per run, the last act's
+    (event, chain, root, perceived actor), or has no rows.
     """
     _scatter(sums, count_rows, runs, counts, False)
     _scatter(sums, casualty_rows, runs, casualties, False)
@@ -59,13 +59,12 @@ def record_acts(
     for i in range(m):
         last_day[runs[i]] = day
     if cause.shape[0] > 0:
-        events, chains, roots, bys = cause[0], cause[1], cause[2], cause[3]
         for i in range(m):
             r = runs[i]
-            events[r] = event_id
-            chains[r] = chain[i]
-            roots[r] = root[i]
-            bys[r] = by
+            cause[r, 0] = event_id
+            cause[r, 1] = chain[i]
+            cause[r, 2] = root[i]
+            cause[r, 3] = by
 
 
 @_jit
@@ -108,14 +107,14 @@ def remember_causes(
             if seen > best:
                 best = seen
                 c = cause_rows[j]
-                event = track_causes[c, 0, r]
-                chain = track_causes[c, 1, r] if hostile[j] else 0
-                root = track_causes[c, 2, r]
-                by = track_causes[c, 3, r]
-        causes[0, position, r] = event
-        causes[1, position, r] = chain
-        causes[2, position, r] = root
-        causes[3, position, r] = by
+                event = track_causes[c, r, 0]
+                chain = track_causes[c, r, 1] if hostile[j] else 0
+                root = track_causes[c, r, 2]
+                by = track_causes[c, r, 3]
+        causes[position, r, 0] = event
+        causes[position, r, 1] = chain
+        causes[position, r, 2] = root
+        causes[position, r, 3] = by
 
 
 @_jit
@@ -133,22 +132,17 @@ def take_due(causes, position, runs, actor, event_id, hostile, ready_day, ready)
     root = np.empty(m, np.int64)
     cause = np.empty(m, np.int64)
     continued = 0
-    events, chains, roots, bys = (
-        causes[0, position],
-        causes[1, position],
-        causes[2, position],
-        causes[3, position],
-    )
+    waiting = causes[position]
     for i in range(m):
         r = runs[i]
         ready_day[r] = ready
-        cause[i] = events[r]
+        cause[i] = waiting[r, 0]
         if not hostile:
             chain[i] = 0
             root[i] = -1
-        elif chains[r] > 0 and bys[r] != actor:
-            chain[i] = chains[r] + 1
-            root[i] = roots[r]
+        elif waiting[r, 1] > 0 and waiting[r, 3] != actor:
+            chain[i] = waiting[r, 1] + 1
+            root[i] = waiting[r, 2]
             continued += 1
         else:
             chain[i] = 1

@@ -105,6 +105,9 @@ class BlockRecorder:
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
         self._detect_sites: dict[tuple[str | None, int], int] = {}
+        # The casualties of acts that cause none, shared read-only.
+        self._no_deaths = np.zeros(n)
+        self._no_deaths.flags.writeable = False
         self.series = self._series_names()
         self.rung_counts = np.zeros((horizon, len(plan.scenario.ladder)), dtype=np.int64)
         self.daily_sums = {name: np.zeros(horizon) for name in self.series}
@@ -234,7 +237,7 @@ class BlockRecorder:
         deaths_by_side = self.casualties.get(event.slot, {})
         target_deaths = deaths_by_side.get("target")
         if target_deaths is None:
-            target_deaths = np.zeros(event.runs.size)
+            target_deaths = self._no_deaths[: event.runs.size]
         heard = deaths_by_side.get("target_heard", target_deaths)
         actor_index = plan.actor_index(event.actor)
         slot_name = plan.slot_names[event.slot]

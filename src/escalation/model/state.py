@@ -38,8 +38,8 @@ class _Track:
     """What one observer knows of one kind of act: the sums read, and the last act.
 
     ``sums`` has one row per sum an expression reads: a (window or None for all
-    history, "count" or "casualties") pair, numbered in ``rows``; ``cause`` holds
-    the rows (event id, chain length, chain root, perceived actor) of the last act,
+    history, "count" or "casualties") pair, numbered in ``rows``; ``cause`` holds,
+    per run, the last act's (event id, chain length, chain root, perceived actor),
     kept only for keys a rule's condition reads.
     """
 
@@ -93,9 +93,11 @@ class ObservationTracker:
         # One array for every key's last day and one for the causes, so that a rule
         # can look at all the keys its condition reads in one pass (`cause_sources`).
         self.last_days = np.full((len(recorded), n), -math.inf)
-        self.causes = np.full((len(with_cause), 4, n), -1, dtype=np.int64)
-        self.causes[:, 1] = 0  # chain length; no event, no chain root, no actor
-        no_cause = np.empty((0, n), dtype=np.int64)
+        # Per key and run, the last act's (event id, chain length, chain root,
+        # perceived actor): the four a rule reads together, in one cache line.
+        self.causes = np.full((len(with_cause), n, 4), -1, dtype=np.int64)
+        self.causes[:, :, 1] = 0  # chain length; no event, no chain root, no actor
+        no_cause = np.empty((0, 4), dtype=np.int64)
         for row, key in enumerate(recorded):
             windows = requirements.windows[key]
             ordered = tuple(sorted(windows))
