@@ -94,9 +94,10 @@ class ActorAgent(mesa.Agent):
         # chain root, perceived author of the event).
         self.causes = np.full((count, n, 4), -1, dtype=np.int64)
         self.causes[:, :, 1] = 0
-        # A single act's count, shared read-only by every event of one act per run.
+        # A single act's count, shared by every event of one act per run.  Nothing
+        # writes to it; it stays writeable only so that the compiled kernels see one
+        # array type (a read-only array would compile each kernel a second time).
         self._ones = np.ones(n)
-        self._ones.flags.writeable = False
         # Per rule, where the keys its condition reads keep their last acts, and
         # whether those acts are hostile (only hostile acts continue a chain).
         tracker = model.state.tracker
@@ -128,8 +129,7 @@ class ActorAgent(mesa.Agent):
             for rule in self.rules
         ]
         self._eligible = np.empty(n, dtype=np.uint8)
-        self._everywhere = np.ones(n, dtype=np.uint8)
-        self._everywhere.flags.writeable = False
+        self._everywhere = np.ones(n, dtype=np.uint8)  # shared and never written, as _ones
         self.excitation = [
             np.broadcast_to(
                 np.asarray(tempo.initial_excitation.evaluate(model.state), dtype=np.float64), (n,)
@@ -158,7 +158,7 @@ class ActorAgent(mesa.Agent):
             first = taken is None
             if isinstance(truth, np.ndarray):
                 if truth.shape != (n,):
-                    truth = np.broadcast_to(truth, (n,))
+                    truth = np.broadcast_to(truth, (n,)).copy()
                 applies = truth.view(np.uint8)
             elif truth:
                 applies = self._everywhere

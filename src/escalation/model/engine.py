@@ -421,8 +421,8 @@ class EscalationModel(mesa.Model):
             value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
             value = value[runs] if value.ndim else value.reshape(1)
             variable = state.variables[effect.variable]
-            low = -math.inf if effect.low is None else effect.low
-            high = math.inf if effect.high is None else effect.high
+            low = -math.inf if effect.low is None else float(effect.low)
+            high = math.inf if effect.high is None else float(effect.high)
             if effect.operation != "multiply":
                 add = effect.operation == "add"
                 kernels.apply_effect(variable, runs, value, counts, add, low, high)

@@ -105,9 +105,9 @@ class BlockRecorder:
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
         self._detect_sites: dict[tuple[str | None, int], int] = {}
-        # The casualties of acts that cause none, shared read-only.
+        # The casualties of acts that cause none: shared and never written (see
+        # `ActorAgent`'s ones).
         self._no_deaths = np.zeros(n)
-        self._no_deaths.flags.writeable = False
         self.series = self._series_names()
         self.rung_counts = np.zeros((horizon, len(plan.scenario.ladder)), dtype=np.int64)
         self.daily_sums = {name: np.zeros(horizon) for name in self.series}
