@@ -240,3 +240,36 @@ def test_keep_seen_keeps_the_acts_bernoulli_keeps(gen, per_act):
     for got, full in zip(kept, (runs, counts, deaths, chain, root, ids), strict=True):
         assert got.dtype == full.dtype
         assert np.array_equal(got, full[seen])
+
+
+@pytest.mark.parametrize(("low", "high"), [(2, 6), (0, 1), (3, 40)])
+def test_delay_groups_group_the_delays_integers_draws(gen, low, high):
+    key, day, site, family = rng.make_key(4), 9, rng.site_id("rule:x:delay"), 1
+    run_ids = (np.arange(N) * 3 + 5).astype(np.uint32)
+    runs = _runs(gen, size=150)
+    delay = rng.integers(key, run_ids[runs], day, site, low, high, family)
+    grouped, starts = kernels.delay_groups(*key, run_ids, runs, day, site, family, low, high)
+    assert starts[0] == 0
+    assert starts[-1] == runs.size
+    assert starts.size == high - low + 2
+    for k in range(high - low + 1):
+        assert np.array_equal(grouped[starts[k] : starts[k + 1]], runs[delay == low + k])
+
+
+def test_fire_each_draws_as_bernoulli_with_one_probability_per_run(gen):
+    key, day, site, family = rng.make_key(8), 30, rng.site_id("rule:x:fire"), 0
+    run_ids = np.arange(N, dtype=np.uint32) + 100
+    eligible = (gen.random(N) < 0.6).astype(np.uint8)
+    p = gen.random(N)
+    candidates = np.flatnonzero(eligible)
+    rng.reset_draw_count()
+    fire = rng.bernoulli(key, run_ids[candidates], day, site, p[candidates], family)
+    runs, drawn, bad = kernels.fire_each(*key, run_ids, eligible, day, site, family, p)
+    assert bad == -1
+    assert drawn == rng.draws_consumed() == candidates.size
+    assert 0 < runs.size < candidates.size
+    assert np.array_equal(runs, candidates[fire])
+    p[candidates[5]] = 1.5
+    p[candidates[9]] = np.nan
+    runs, drawn, bad = kernels.fire_each(*key, run_ids, eligible, day, site, family, p)
+    assert (runs.size, drawn, bad) == (0, 0, candidates[5])

@@ -213,18 +213,25 @@ class ActorAgent(mesa.Agent):
             if runs.size == 0:
                 continue
             low, high = rule.delay
-            if low == high:
-                delay: int | IntArray = low
-            else:
-                delay = rng.integers(
-                    model.key, model.run_ids[runs], day, rule.delay_site, low, high, model.family
-                )
             schedule = self.schedule[position]
-            if isinstance(delay, int):
-                schedule.setdefault(day + delay, []).append(runs)
+            if low == high:
+                schedule.setdefault(day + low, []).append(runs)
             else:
-                for value in np.unique(delay):
-                    schedule.setdefault(day + int(value), []).append(runs[delay == value])
+                grouped, starts = kernels.delay_groups(
+                    model.key[0],
+                    model.key[1],
+                    model.run_ids,
+                    runs,
+                    day,
+                    rule.delay_site,
+                    model.family,
+                    low,
+                    high,
+                )
+                rng.count_draws(runs.size)
+                for k in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
+                    group = grouped[starts[k] : starts[k + 1]]
+                    schedule.setdefault(day + low + k, []).append(group)
             self.pending[position] += runs.size
 
     def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
@@ -232,10 +239,27 @@ class ActorAgent(mesa.Agent):
         model = self.model
         state = model.state
         day = state.day
-        runs = np.flatnonzero(eligible)
-        if runs.size == 0:
-            return runs
+        if not eligible.any():
+            return np.empty(0, dtype=np.int64)
         value = rule.probability.evaluate(state)
+        if isinstance(value, np.ndarray) and value.shape == (state.n,):
+            # One probability per run: checked and drawn where eligible, in one pass.
+            each = np.ascontiguousarray(value, dtype=np.float64)
+            fired, drawn, bad = kernels.fire_each(
+                model.key[0],
+                model.key[1],
+                model.run_ids,
+                eligible.view(np.uint8),
+                day,
+                rule.fire_site,
+                model.family,
+                each,
+            )
+            if bad >= 0:
+                _check_probability(each[bad], f"{self.name}.{rule.id}.probability")
+            rng.count_draws(drawn)
+            return fired
+        runs = np.flatnonzero(eligible)
         probability = _subset(value, runs)
         _check_probability(probability, f"{self.name}.{rule.id}.probability")
         if np.ndim(probability) == 0:

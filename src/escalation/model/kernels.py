@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from escalation.rng import _bernoulli_kernel, _select_kernel
+from escalation.rng import _bernoulli_kernel, _select_kernel, _uniform_kernel
 
 __all__ = [
     "add_at",
@@ -20,6 +20,8 @@ __all__ = [
     "close_spell",
     "decide_and_fire",
     "decide_mask",
+    "delay_groups",
+    "fire_each",
     "first_and_count",
     "keep_seen",
     "remember_causes",
@@ -272,6 +274,70 @@ def keep_seen(k0, k1, ids, day, site, family, p, runs, counts, casualties, chain
 
 
 @_jit
+def delay_groups(k0, k1, run_ids, runs, day, site, family, low, high):
+    """Draw each run's delay in [``low``, ``high``] (`escalation.rng.integers`'s draw
+    and arithmetic) and group the runs by it.
+
+    Returns ``runs`` reordered by delay, stably (ascending runs within a delay), and
+    the bounds of each delay's group: delay ``low + k`` takes ``[starts[k],
+    starts[k + 1])``.
+    """
+    span = high - low + 1
+    m = runs.shape[0]
+    ids = np.empty(m, np.uint32)
+    for i in range(m):
+        ids[i] = run_ids[runs[i]]
+    u = _uniform_kernel(k0, k1, ids, day & 0xFFFF, site, family)
+    delay = np.empty(m, np.int64)
+    starts = np.zeros(span + 1, np.int64)
+    for i in range(m):
+        k = min(int(u[i] * span), span - 1)
+        delay[i] = k
+        starts[k + 1] += 1
+    for k in range(span):
+        starts[k + 1] += starts[k]
+    fill = starts[:span].copy()
+    grouped = np.empty(m, np.int64)
+    for i in range(m):
+        k = delay[i]
+        grouped[fill[k]] = runs[i]
+        fill[k] += 1
+    return grouped, starts
+
+
+@_jit
+def fire_each(k0, k1, run_ids, eligible, day, site, family, p):
+    """Where a rule fires among the ``eligible`` runs, each run ``r`` with its own
+    probability ``p[r]`` (`escalation.rng.bernoulli`'s words and comparison).
+
+    Returns the runs where it fires, the Philox calls made, and the first eligible
+    run whose probability is outside [0, 1] (then nothing is drawn), else -1.
+    """
+    n = eligible.shape[0]
+    where = np.empty(n, np.int64)
+    m = 0
+    for r in range(n):
+        where[m] = r
+        m += eligible[r] != 0
+    ids = np.empty(m, np.uint32)
+    probability = np.empty(m, np.float64)
+    for j in range(m):
+        r = where[j]
+        x = p[r]
+        if not (x >= 0.0 and x <= 1.0):
+            return where[:0].copy(), 0, r
+        ids[j] = run_ids[r]
+        probability[j] = x
+    fired = _bernoulli_kernel(k0, k1, ids, day & 0xFFFF, site, family, probability)
+    out = np.empty(m, np.int64)
+    k = 0
+    for j in range(m):
+        out[k] = where[j]
+        k += fired[j]
+    return out[:k].copy(), m, -1
+
+
+@_jit
 def first_and_count(first, action_counts, runs, counts, day):
     """The first day of an action and its running count, per run."""
     for i in range(runs.shape[0]):
@@ -297,17 +363,16 @@ def close_spell(value, was_on, spell_length, spell_count, days_true):
     """Advance a boolean variable's spell counters; return the runs whose spell ended."""
     n = value.shape[0]
     ended = np.empty(n, np.int64)
+    lengths = np.empty(n, np.int64)
     k = 0
     for r in range(n):
         on = value[r] != 0
         before = was_on[r]
+        length = spell_length[r]
         ended[k] = r
+        lengths[k] = length
         k += before & (not on)
         days_true[r] += on
         spell_count[r] += on & (not before)
-    lengths = np.empty(k, np.int64)
-    for i in range(k):
-        lengths[i] = spell_length[ended[i]]
-    for r in range(n):
-        spell_length[r] = spell_length[r] + 1 if value[r] != 0 else 0
-    return ended[:k].copy(), lengths
+        spell_length[r] = length + 1 if on else 0
+    return ended[:k].copy(), lengths[:k].copy()
