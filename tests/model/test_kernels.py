@@ -176,8 +176,12 @@ def test_close_spell(gen):
     count = np.zeros(N, dtype=np.int64)
     days_true = np.zeros(N, dtype=np.int64)
     before = length.copy()
-    ended, lengths = kernels.close_spell(value, was_on, length, count, days_true)
+    first = np.where(gen.random(N) < 0.5, np.inf, 3.0)
+    want_first = first.copy()
+    want_first[(value != 0) & np.isinf(want_first)] = 7
+    ended, lengths = kernels.close_spell(value, was_on, length, count, days_true, first, 7.0)
     on = value != 0
+    assert np.array_equal(first, want_first)
     assert np.array_equal(ended, np.flatnonzero(was_on & ~on))
     assert np.array_equal(lengths, before[was_on & ~on])
     assert np.array_equal(length, np.where(on, before + 1, 0))
@@ -273,3 +277,14 @@ def test_fire_each_draws_as_bernoulli_with_one_probability_per_run(gen):
     p[candidates[9]] = np.nan
     runs, drawn, bad = kernels.fire_each(*key, run_ids, eligible, day, site, family, p)
     assert (runs.size, drawn, bad) == (0, 0, candidates[5])
+
+
+def test_take_where_keeps_the_labelled_elements(gen):
+    runs = _runs(gen, size=90)
+    labels = gen.integers(0, 3, runs.size)
+    arrays = (runs, gen.random(runs.size), gen.random(runs.size), labels * 2, labels + 7)
+    for label in (0, 1, 2, 5):
+        kept = kernels.take_where(labels, label, *arrays)
+        for got, full in zip(kept, arrays, strict=True):
+            assert got.dtype == full.dtype
+            assert np.array_equal(got, full[labels == label])

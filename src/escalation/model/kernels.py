@@ -8,6 +8,8 @@ replace, so results are bit-identical; runs within one call are distinct.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -23,6 +25,7 @@ __all__ = [
     "delay_groups",
     "fire_each",
     "first_and_count",
+    "take_where",
     "keep_seen",
     "remember_causes",
     "record_acts",
@@ -338,6 +341,32 @@ def fire_each(k0, k1, run_ids, eligible, day, site, family, p):
 
 
 @_jit
+def take_where(labels, label, runs, counts, casualties, chain, root):
+    """The elements of ``runs, counts, casualties, chain, root`` whose ``labels``
+    equal ``label``, in one pass."""
+    m = 0
+    for i in range(labels.shape[0]):
+        m += labels[i] == label
+    out = (
+        np.empty(m, runs.dtype),
+        np.empty(m, counts.dtype),
+        np.empty(m, casualties.dtype),
+        np.empty(m, chain.dtype),
+        np.empty(m, root.dtype),
+    )
+    k = 0
+    for i in range(labels.shape[0]):
+        if labels[i] == label:
+            out[0][k] = runs[i]
+            out[1][k] = counts[i]
+            out[2][k] = casualties[i]
+            out[3][k] = chain[i]
+            out[4][k] = root[i]
+            k += 1
+    return out
+
+
+@_jit
 def first_and_count(first, action_counts, runs, counts, day):
     """The first day of an action and its running count, per run."""
     for i in range(runs.shape[0]):
@@ -359,8 +388,9 @@ def close_rungs(days_at_or_above, max_rung, rung):
 
 
 @_jit
-def close_spell(value, was_on, spell_length, spell_count, days_true):
-    """Advance a boolean variable's spell counters; return the runs whose spell ended."""
+def close_spell(value, was_on, spell_length, spell_count, days_true, first_true, day):
+    """Advance a boolean variable's spell counters and first day true (``day`` where
+    it is true and was never before); return the runs whose spell ended."""
     n = value.shape[0]
     ended = np.empty(n, np.int64)
     lengths = np.empty(n, np.int64)
@@ -375,4 +405,6 @@ def close_spell(value, was_on, spell_length, spell_count, days_true):
         days_true[r] += on
         spell_count[r] += on & (not before)
         spell_length[r] = length + 1 if on else 0
+        if on and math.isinf(first_true[r]):
+            first_true[r] = day
     return ended[:k].copy(), lengths[:k].copy()

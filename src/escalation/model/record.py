@@ -96,9 +96,6 @@ class BlockRecorder:
         )
         self.casualties: dict[int, dict[str, FloatArray]] = {}
         self.action_counts = {name: np.zeros(n) for name in plan.actions}
-        self.first_true = {name: np.full(n, math.inf) for name in plan.boolean_variables}
-        for name in plan.boolean_variables:
-            self.first_true[name][variables[name] != 0] = 0
         self._cycle_runs: list[IntArray] = []
         self._cycle_roots: list[IntArray] = []
         self._cycle_lengths: list[IntArray] = []
@@ -286,13 +283,13 @@ class BlockRecorder:
             if runs.size == 0:
                 continue
             for by in sorted({actor_index, *(plan.actor_index(other) for other, _ in blame)}):
-                mask = perceived == by
-                if not mask.any():
+                seen_runs, seen_counts, seen_deaths, seen_chain, seen_root = kernels.take_where(
+                    perceived, by, runs, counts, deaths, chain, root
+                )
+                if seen_runs.size == 0:
                     continue
                 by_name = plan.actors[by]
-                batch = Observed(
-                    runs[mask], counts[mask], deaths[mask], chain[mask], root[mask], by
-                )
+                batch = Observed(seen_runs, seen_counts, seen_deaths, seen_chain, seen_root, by)
                 for tracked in keys:
                     if tracked.by is None or tracked.by == by_name:
                         tracker.record(tracked, day, batch, event_id)
@@ -301,9 +298,6 @@ class BlockRecorder:
         state = self.state
         day = state.day
         self.rung_counts[day] = np.bincount(state.rung, minlength=self.rung_counts.shape[1])
-        for name in self.plan.boolean_variables:
-            first = self.first_true[name]
-            first[(state.variables[name] != 0) & np.isinf(first)] = day
         for name in self.series:
             self.daily_sums[name][day] = state.variables[name].sum()
         if self.sampled.size:
@@ -356,7 +350,7 @@ class BlockRecorder:
             days = state.days_true[name]
             spells = state.spell_count[name]
             columns[f"{name}_days"] = days.copy()
-            columns[f"{name}_first_day"] = self.first_true[name].copy()
+            columns[f"{name}_first_day"] = state.first_true[name].copy()
             columns[f"{name}_spells"] = spells.copy()
             with np.errstate(invalid="ignore", divide="ignore"):
                 columns[f"{name}_mean_spell"] = np.where(spells > 0, days / spells, np.nan)

@@ -205,6 +205,9 @@ class BlockState:
     spell_length: dict[str, IntArray] = field(init=False)
     spell_count: dict[str, IntArray] = field(init=False)
     days_true: dict[str, IntArray] = field(init=False)
+    first_true: dict[str, FloatArray] = field(init=False)
+    """The first day each boolean variable was true (0 if true from the start; inf
+    if never)."""
     first_days: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
     ended_spells: list[tuple[str, IntArray, IntArray, IntArray]] = field(default_factory=list)
     """(variable, runs, start day, length) of every spell of a boolean that ended."""
@@ -217,8 +220,10 @@ class BlockState:
         self.spell_length = {}
         self.spell_count = {}
         self.days_true = {}
+        self.first_true = {}
         for name in self.boolean_variables:
             on = self.variables[name] != 0
+            self.first_true[name] = np.where(on, 0.0, math.inf)
             self.spell_length[name] = np.zeros(n, dtype=np.int64)
             self.spell_count[name] = on.astype(np.int64)
             self.days_true[name] = np.zeros(n, dtype=np.int64)
@@ -243,6 +248,8 @@ class BlockState:
                 self.spell_length[name],
                 self.spell_count[name],
                 self.days_true[name],
+                self.first_true[name],
+                float(self.day),
             )
             if ended.size:
                 self.ended_spells.append((name, ended, self.day - length, length))
