@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from escalation import rng
 from escalation.model import kernels
 from escalation.model.actors import ActorAgent, Event, ModelError
-from escalation.model.plan import Plan, at, build_plan
+from escalation.model.plan import EffectPlan, Plan, at, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
@@ -184,6 +184,7 @@ class EscalationModel(mesa.Model):
         self._sites: dict[str, int] = {}
         self._casualty_sites: dict[tuple[int, str], int] = {}
         self._action_rank = {name: rank for rank, name in enumerate(self.plan.actions)}
+        self._effect_plans: dict[str, list[_Effect]] = {}
         self._dead: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -391,14 +392,41 @@ class EscalationModel(mesa.Model):
             )
         return counts
 
+    def _effect_plan(self, effect: EffectPlan) -> _Effect:
+        """What an effect needs each time, read once: literal and parameter values
+        keep their value for the block."""
+        state = self.state
+        value = effect.value.evaluate(state) if effect.value.parameters_only else None
+        fixed_value = np.array([value], dtype=np.float64) if isinstance(value, float) else None
+        probability = (
+            effect.probability.evaluate(state) if effect.probability.parameters_only else None
+        )
+        fixed = isinstance(probability, float) and 0.0 <= probability <= 1.0
+        return _Effect(
+            effect,
+            state.variables[effect.variable],
+            effect.operation == "add",
+            -math.inf if effect.low is None else float(effect.low),
+            math.inf if effect.high is None else float(effect.high),
+            fixed_value,
+            probability if fixed else None,
+        )
+
     def _effects(self, event: Event) -> None:
         state = self.state
-        action = self.plan.actions[event.action]
-        for number, effect in enumerate(action.effects):
+        plans = self._effect_plans.get(event.action)
+        if plans is None:
+            effects = self.plan.actions[event.action].effects
+            plans = self._effect_plans[event.action] = [self._effect_plan(e) for e in effects]
+        for number, plan in enumerate(plans):
+            effect = plan.effect
             runs = event.runs
             counts = event.counts
-            probability = effect.probability.evaluate(state)
-            if isinstance(probability, float | int):
+            fixed = plan.probability
+            probability = effect.probability.evaluate(state) if fixed is None else fixed
+            if fixed == 1.0:
+                bad = draw = False
+            elif isinstance(probability, float | int):
                 bad = not 0 <= probability <= 1
                 draw = probability < 1
             else:
@@ -418,19 +446,32 @@ class EscalationModel(mesa.Model):
                 runs, counts = runs[keep], counts[keep]
                 if runs.size == 0:
                     continue
-            value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
-            value = value[runs] if value.ndim else value.reshape(1)
-            variable = state.variables[effect.variable]
-            low = -math.inf if effect.low is None else float(effect.low)
-            high = math.inf if effect.high is None else float(effect.high)
+            value = plan.value
+            if value is None:
+                value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
+                value = value[runs] if value.ndim else value.reshape(1)
+            variable = plan.variable
             if effect.operation != "multiply":
-                add = effect.operation == "add"
-                kernels.apply_effect(variable, runs, value, counts, add, low, high)
+                kernels.apply_effect(variable, runs, value, counts, plan.add, plan.low, plan.high)
                 continue
             updated = variable[runs] * value**counts
             if effect.low is not None or effect.high is not None:
                 updated = np.clip(updated, effect.low, effect.high)
             variable[runs] = updated
+
+
+class _Effect(NamedTuple):
+    """An effect as `EscalationModel._effects` applies it (see `_effect_plan`)."""
+
+    effect: EffectPlan
+    variable: FloatArray
+    add: bool
+    low: float
+    high: float
+    value: FloatArray | None
+    """The value, when it is fixed for the block (one element)."""
+    probability: float | None
+    """The probability, when it is fixed for the block and in [0, 1]."""
 
 
 def _dense(event: Event, n: int) -> FloatArray:
