@@ -390,21 +390,30 @@ def close_rungs(days_at_or_above, max_rung, rung):
 @_jit
 def close_spell(value, was_on, spell_length, spell_count, days_true, first_true, day):
     """Advance a boolean variable's spell counters and first day true (``day`` where
-    it is true and was never before); return the runs whose spell ended."""
+    it is true and was never before: never is inf); return the runs whose spell
+    ended and its length.
+
+    The counters take one pass that vectorises; the rare ended spells another.
+    """
     n = value.shape[0]
-    ended = np.empty(n, np.int64)
-    lengths = np.empty(n, np.int64)
     k = 0
     for r in range(n):
         on = value[r] != 0
         before = was_on[r]
-        length = spell_length[r]
-        ended[k] = r
-        lengths[k] = length
         k += before & (not on)
         days_true[r] += on
         spell_count[r] += on & (not before)
-        spell_length[r] = length + 1 if on else 0
-        if on and math.isinf(first_true[r]):
-            first_true[r] = day
-    return ended[:k].copy(), lengths[:k].copy()
+        first = first_true[r]
+        first_true[r] = day if (on and first == math.inf) else first
+    ended = np.empty(k, np.int64)
+    lengths = np.empty(k, np.int64)
+    if k:
+        j = 0
+        for r in range(n):
+            if was_on[r] and value[r] == 0:
+                ended[j] = r
+                lengths[j] = spell_length[r]
+                j += 1
+    for r in range(n):
+        spell_length[r] = spell_length[r] + 1 if value[r] != 0 else 0
+    return ended, lengths
