@@ -418,11 +418,11 @@ class EscalationModel(mesa.Model):
         if plans is None:
             effects = self.plan.actions[event.action].effects
             plans = self._effect_plans[event.action] = [self._effect_plan(e) for e in effects]
-        for number, plan in enumerate(plans):
-            effect = plan.effect
+        for number, spec in enumerate(plans):
+            effect = spec.effect
             runs = event.runs
             counts = event.counts
-            fixed = plan.probability
+            fixed = spec.probability
             probability = effect.probability.evaluate(state) if fixed is None else fixed
             if fixed == 1.0:
                 bad = draw = False
@@ -446,13 +446,13 @@ class EscalationModel(mesa.Model):
                 runs, counts = runs[keep], counts[keep]
                 if runs.size == 0:
                     continue
-            value = plan.value
+            value = spec.value
             if value is None:
                 value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
                 value = value[runs] if value.ndim else value.reshape(1)
-            variable = plan.variable
+            variable = spec.variable
             if effect.operation != "multiply":
-                kernels.apply_effect(variable, runs, value, counts, plan.add, plan.low, plan.high)
+                kernels.apply_effect(variable, runs, value, counts, spec.add, spec.low, spec.high)
                 continue
             updated = variable[runs] * value**counts
             if effect.low is not None or effect.high is not None:

@@ -13,6 +13,10 @@ import math
 import numba
 import numpy as np
 
+# The generator's compiled draws, called from compiled code here so that a step that
+# draws does it in the same pass as its bookkeeping.  The caller adds the Philox calls
+# to `escalation.rng.count_draws`: one per element drawn, or the number a kernel
+# returns where only some elements draw.
 from escalation.rng import _bernoulli_kernel, _select_kernel, _uniform_kernel
 
 __all__ = [
@@ -25,12 +29,12 @@ __all__ = [
     "delay_groups",
     "fire_each",
     "first_and_count",
-    "take_where",
     "keep_seen",
-    "remember_causes",
     "record_acts",
-    "take_due",
+    "remember_causes",
     "remove_acts",
+    "take_due",
+    "take_where",
 ]
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
