@@ -20,9 +20,10 @@ against its target: (1) at least 20,000 runs/s with two workers; (1)/(2), all
 cores each, at least 100; engine time (one worker) at most 3x the floor time;
 (4) under 1 GB; (5) Dask at least 80% of the local throughput, with identical
 results.  In (1) the runs are split, unless ``--block-size`` says otherwise, into
-blocks of at most 50,000 runs whose number is a multiple of the workers, so that
-no worker idles at the end (larger blocks share each day's fixed cost among more
-runs; (4) keeps ``escalation run``'s default of 20,000, which bounds memory).
+blocks of about 50,000 runs whose number is a multiple of the workers (the
+package's own ``default_block_size``), so that no worker idles at the end (larger
+blocks share each day's fixed cost among more runs; (4) keeps ``escalation run``'s
+default of about 20,000, which bounds memory).
 ``--growth`` instead measures how the time of a job grows
 when the runs, the horizon, the actors and the rules are doubled in turn (the
 last two on a generated scenario of pairs of adversaries): a time ratio of 2.0
@@ -40,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -65,6 +65,7 @@ from bench_engine import time_batch_run  # noqa: E402
 
 import escalation  # noqa: E402
 from escalation import Scenario, load_scenario, load_scenario_text, rng, run_scenario  # noqa: E402
+from escalation.experiments.replicates import default_block_size  # noqa: E402
 from escalation.experiments.sweep import run_sweep  # noqa: E402
 
 MEASUREMENTS = (1, 2, 3, 4, 5)
@@ -116,7 +117,7 @@ class Row:
 
 
 BLOCK_CAP = 50_000
-"""The largest block in (1): about 400 MB of arrays per worker."""
+"""The block size (1) aims at: about 400 MB of arrays per worker."""
 
 
 def fmt(value: float, unit: str) -> str:
@@ -186,13 +187,6 @@ def machine_text(info: dict[str, Any]) -> str:
 
 
 # -------------------------------------------------------------------------- engine
-def balanced_block_size(runs: int, workers: int) -> int:
-    """At most ``BLOCK_CAP`` runs per block, in a number of blocks the workers share evenly."""
-    blocks = math.ceil(runs / BLOCK_CAP)
-    blocks = math.ceil(blocks / workers) * workers
-    return max(1, math.ceil(runs / blocks))
-
-
 @dataclass(frozen=True)
 class EngineRun:
     seconds: float
@@ -216,7 +210,7 @@ def time_engine(
         seed=seed,
         horizon_days=days,
         workers=workers,
-        block_size=block_size or balanced_block_size(runs, workers),
+        block_size=block_size or default_block_size(runs, workers, BLOCK_CAP),
         path_sample=0,
     )
     seconds = time.perf_counter() - started
@@ -297,7 +291,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
     one: list[EngineRun] = []
     every: list[EngineRun] = []
     if 1 in only or 3 in only:
-        block = args.block_size or balanced_block_size(runs, 1)
+        block = args.block_size or default_block_size(runs, 1, BLOCK_CAP)
         say(f"(1) engine: {runs:,} runs of {days} days, 1 worker, blocks of {block:,}")
         one = [time_engine(scenario, runs, days, 1, args.block_size, seed) for _ in range(repeats)]
         one_rps = [runs / r.seconds for r in one]
@@ -309,7 +303,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
             )
         rows.append(Row(f"(1) engine, {runs:,} runs, 1 worker", "runs/s", one_rps))
     if 1 in only:
-        block = args.block_size or balanced_block_size(runs, cores)
+        block = args.block_size or default_block_size(runs, cores, BLOCK_CAP)
         say(f"(1) engine: {runs:,} runs of {days} days, {cores} workers, blocks of {block:,}")
         every = [
             time_engine(scenario, runs, days, cores, args.block_size, seed) for _ in range(repeats)
@@ -651,7 +645,7 @@ def main() -> None:
     parser.add_argument(
         "--block-size",
         type=int,
-        help="runs per block in (1) (default: at most 50,000, in a number of blocks "
+        help="runs per block in (1) (default: about 50,000, in a number of blocks "
         "the workers share evenly)",
     )
     parser.add_argument(

@@ -266,16 +266,23 @@ def _bernoulli_kernel(k0, k1, runs, c1, site, fam, p):
     return out
 
 
+@_jit_inline
+def _positions(mask):
+    # The indices where ``mask`` is nonzero, in one branch-free pass: the first
+    # ``m`` elements of the returned buffer.
+    where = np.empty(mask.shape[0], np.int64)
+    m = 0
+    for i in range(mask.shape[0]):
+        where[m] = i
+        m += mask[i] != 0
+    return where, m
+
+
 @_jit
 def _select_kernel(k0, k1, runs, candidates, c1, site, fam, p):
     # The same words and comparison as `_bernoulli_kernel`, for the candidates only:
     # gather them, draw in one SIMD pass, keep the successes (both branch-free).
-    n = runs.shape[0]
-    where = np.empty(n, np.int64)
-    m = 0
-    for i in range(n):
-        where[m] = i
-        m += candidates[i] != 0
+    where, m = _positions(candidates)
     ids = np.empty(m, np.uint32)
     for j in range(m):
         ids[j] = runs[where[j]]

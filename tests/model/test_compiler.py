@@ -270,6 +270,17 @@ def test_parameters_only_means_one_value_per_block(text: str, expected: bool) ->
         assert float(value) == float(compiled.evaluate(block(requirements, x=[9, 9, 9, 9])))
 
 
+def test_block_value_is_the_one_number_of_a_parameters_only_expression() -> None:
+    fixed, requirements = compile_in("k / 5")
+    state = block(requirements)
+    assert fixed.block_value(state) == 0.5
+    assert fixed.block_probability(state) == 0.5
+    assert compile_in("k")[0].block_probability(state) is None  # 2.5: not a probability
+    assert compile_in("x / 10")[0].block_value(state) is None  # reads the state
+    state.params["k"] = np.array([0.1, 0.2, 0.3, 0.4])  # given per run
+    assert fixed.block_value(state) is None
+
+
 def test_compile_quantity_of_a_number() -> None:
     requirements = Requirements()
     compiled = compile_quantity(0.3, CompileContext(SCENARIO, requirements))

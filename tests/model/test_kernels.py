@@ -241,7 +241,7 @@ def test_keep_seen_keeps_the_acts_bernoulli_keeps(gen, per_act):
     seen = rng.bernoulli(key, ids, day, site, p if per_act else 0.35, family)
     kept = kernels.keep_seen(*key, ids, day, site, family, p, runs, counts, deaths, chain, root)
     assert 0 < seen.sum() < runs.size
-    for got, full in zip(kept, (runs, counts, deaths, chain, root, ids), strict=True):
+    for got, full in zip(kept, (runs, counts, deaths, chain, root), strict=True):
         assert got.dtype == full.dtype
         assert np.array_equal(got, full[seen])
 

@@ -305,16 +305,16 @@ class RunPlan:
     settings: dict[str, Any]
 
 
-def default_block_size(runs: int, workers: int) -> int:
-    """Blocks of about `DEFAULT_BLOCK_SIZE` runs, equal, and as many as a multiple of
+def default_block_size(runs: int, workers: int, target: int = DEFAULT_BLOCK_SIZE) -> int:
+    """Blocks of about ``target`` runs, equal, and as many as a multiple of
     ``workers`` so that no worker is left running a last block alone.
 
     Rounds down to fewer, larger blocks (up to half as large again, which costs less
     per run), else up to more, smaller ones.
     """
-    blocks = math.ceil(runs / DEFAULT_BLOCK_SIZE)
+    blocks = math.ceil(runs / target)
     size = math.ceil(runs / (max(1, blocks // workers) * workers))
-    if size > DEFAULT_BLOCK_SIZE * 3 // 2:
+    if size > target * 3 // 2:
         size = math.ceil(runs / (math.ceil(blocks / workers) * workers))
     return max(1, size)
 

@@ -8,7 +8,7 @@ which Mesa calls the agents changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -25,9 +25,6 @@ __all__ = ["ActorAgent", "Event", "ModelError"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-
-
-_NEVER = np.iinfo(np.int64).max
 
 
 class ModelError(ValueError):
@@ -98,26 +95,28 @@ class ActorAgent(mesa.Agent):
         # writes to it; it stays writeable only so that the compiled kernels see one
         # array type (a read-only array would compile each kernel a second time).
         self._ones = np.ones(n)
-        # Per rule, where the keys its condition reads keep their last acts, and
-        # whether those acts are hostile (only hostile acts continue a chain).
+        # Per rule, where the keys its condition reads keep their last acts (the
+        # tracker's arrays and these keys' rows of them), and whether those acts are
+        # hostile (only hostile acts continue a chain): what `kernels.hold` reads.
         tracker = model.state.tracker
-        self.cause_sources: list[tuple[IntArray, IntArray, NDArray[np.uint8]]] = []
+        self.cause_sources: list[tuple[NDArray[Any], ...]] = []
         for rule in self.rules:
             keys = list(dict.fromkeys(rule.when.keys))
             hostile = [key.action is None or plan.actions[key.action].hostile for key in keys]
             self.cause_sources.append(
-                (*tracker.cause_sources(keys), np.array(hostile, dtype=np.uint8))
+                (
+                    tracker.last_days,
+                    tracker.causes,
+                    *tracker.cause_sources(keys),
+                    np.array(hostile, dtype=np.uint8),
+                )
             )
         # A probability that reads only literals and parameters keeps its value for
         # the block; it is drawn (when strictly between 0 and 1) in the same pass
         # that finds where the rule may fire.
-        self.fixed_probability: list[float | None] = []
-        for rule in self.rules:
-            value = (
-                rule.probability.evaluate(model.state) if rule.probability.parameters_only else None
-            )
-            fixed = isinstance(value, float) and 0.0 <= value <= 1.0
-            self.fixed_probability.append(value if fixed else None)
+        self.fixed_probability = [
+            rule.probability.block_probability(model.state) for rule in self.rules
+        ]
         # Rules whose conditions have the same text and read the same observations
         # (and the same actor, through ``self``) share one evaluation a day.
         self.condition_keys = [
@@ -145,7 +144,6 @@ class ActorAgent(mesa.Agent):
         decided: dict[str, NDArray[np.uint8]] = {}
         n = state.n
         eligible = self._eligible
-        tracker = state.tracker
         if model.conditions_day != day:
             model.conditions_today, model.conditions_day = {}, day
         memo = model.conditions_today
@@ -173,43 +171,22 @@ class ActorAgent(mesa.Agent):
             check_ready = bool(self.pending[position]) or day < self.cooldown_horizon[position]
             if taken is None:
                 taken = decided[rule.action] = np.empty(n, dtype=np.uint8)
+            ready_day = self.ready_day[position]
+            mask = (applies, ready_day, check_ready, day, taken, first, eligible)
+            causes = (self.causes, position)
+            sources = self.cause_sources[position]
             p = self.fixed_probability[position]
             if p is not None:
+                k0, k1 = model.key
                 runs, drawn = kernels.decide_and_fire(
-                    applies,
-                    self.ready_day[position],
-                    check_ready,
-                    day,
-                    taken,
-                    first,
-                    eligible,
-                    model.key[0],
-                    model.key[1],
-                    model.run_ids,
-                    rule.fire_site,
-                    model.family,
-                    p,
-                    self.causes,
-                    position,
-                    tracker.last_days,
-                    tracker.causes,
-                    *self.cause_sources[position],
+                    *mask, k0, k1, model.run_ids, rule.fire_site, model.family, p, *causes, *sources
                 )
                 rng.count_draws(drawn)
             else:
-                kernels.decide_mask(
-                    applies,
-                    self.ready_day[position],
-                    check_ready,
-                    day,
-                    taken,
-                    first,
-                    eligible,
-                )
+                kernels.decide_mask(*mask)
                 runs = self._fire(rule, eligible.view(np.bool_))
                 if runs.size:
-                    self.ready_day[position, runs] = _NEVER
-                    self._remember_cause(position, runs)
+                    kernels.hold(ready_day, *causes, runs, *sources)
             if runs.size == 0:
                 continue
             low, high = rule.delay
@@ -271,18 +248,6 @@ class ActorAgent(mesa.Agent):
             model.key, model.run_ids[runs], day, rule.fire_site, probability, model.family
         )
         return runs[fire]
-
-    def _remember_cause(self, position: int, runs: IntArray) -> None:
-        """The act answers the latest observed event its condition looked at."""
-        tracker = self.model.state.tracker
-        kernels.remember_causes(
-            self.causes,
-            position,
-            runs,
-            tracker.last_days,
-            tracker.causes,
-            *self.cause_sources[position],
-        )
 
     def act(self) -> None:
         """Carry out the acts due today and draw the day's tempo of repeated acts."""

@@ -92,6 +92,19 @@ class Compiled:
     parameters_only: bool = False
     """Whether it reads literals and parameters only, so keeps one value in a block."""
 
+    def block_value(self, state: BlockState) -> float | None:
+        """The one number it has for every run of the block, if it reads only literals
+        and parameters and none of those is given per run; else None."""
+        if not self.parameters_only:
+            return None
+        value = self.evaluate(state)
+        return float(value) if isinstance(value, float) else None
+
+    def block_probability(self, state: BlockState) -> float | None:
+        """`block_value`, when it is a probability (in [0, 1]); else None."""
+        value = self.block_value(state)
+        return value if value is not None and 0.0 <= value <= 1.0 else None
+
 
 @dataclass
 class CompileContext:

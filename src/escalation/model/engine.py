@@ -396,20 +396,15 @@ class EscalationModel(mesa.Model):
         """What an effect needs each time, read once: literal and parameter values
         keep their value for the block."""
         state = self.state
-        value = effect.value.evaluate(state) if effect.value.parameters_only else None
-        fixed_value = np.array([value], dtype=np.float64) if isinstance(value, float) else None
-        probability = (
-            effect.probability.evaluate(state) if effect.probability.parameters_only else None
-        )
-        fixed = isinstance(probability, float) and 0.0 <= probability <= 1.0
+        value = effect.value.block_value(state)
         return _Effect(
             effect,
             state.variables[effect.variable],
             effect.operation == "add",
             -math.inf if effect.low is None else float(effect.low),
             math.inf if effect.high is None else float(effect.high),
-            fixed_value,
-            probability if fixed else None,
+            None if value is None else np.array([value]),
+            effect.probability.block_probability(state),
         )
 
     def _effects(self, event: Event) -> None:

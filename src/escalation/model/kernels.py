@@ -17,7 +17,7 @@ import numpy as np
 # draws does it in the same pass as its bookkeeping.  The caller adds the Philox calls
 # to `escalation.rng.count_draws`: one per element drawn, or the number a kernel
 # returns where only some elements draw.
-from escalation.rng import _bernoulli_kernel, _select_kernel, _uniform_kernel
+from escalation.rng import _bernoulli_kernel, _positions, _select_kernel, _uniform_kernel
 
 __all__ = [
     "add_at",
@@ -29,6 +29,7 @@ __all__ = [
     "delay_groups",
     "fire_each",
     "first_and_count",
+    "hold",
     "keep_seen",
     "record_acts",
     "remember_causes",
@@ -217,11 +218,20 @@ def decide_and_fire(
         runs, drawn = np.empty(0, np.int64), 0
     else:
         runs, drawn = _select_kernel(k0, k1, run_ids, eligible, day & 0xFFFF, site, family, p)
+    hold(ready_day, causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile)
+    return runs, drawn
+
+
+@_jit
+def hold(
+    ready_day, causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile
+):
+    """The runs where a rule fired: it decides nothing more there until their act is
+    done, and the act remembers its cause (`remember_causes`)."""
     never = np.iinfo(np.int64).max
     for i in range(runs.shape[0]):
         ready_day[runs[i]] = never
     remember_causes(causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile)
-    return runs, drawn
 
 
 @_jit
@@ -251,33 +261,13 @@ def apply_effect(variable, runs, value, counts, add, low, high):
 @_jit
 def keep_seen(k0, k1, ids, day, site, family, p, runs, counts, casualties, chain, root):
     """The acts an observer sees: a Bernoulli(``p``) draw per act (`escalation.rng.
-    bernoulli`'s words and comparison, ``p`` one per act or one for all) keeps it.
+    bernoulli`'s words and comparison, ``p`` one per act or one for all; ``ids`` the
+    acts' run ids) keeps it.
 
-    Returns the kept elements of ``runs, counts, casualties, chain, root, ids``.
+    Returns the kept elements of ``runs, counts, casualties, chain, root``.
     """
     seen = _bernoulli_kernel(k0, k1, ids, day & 0xFFFF, site, family, p)
-    m = 0
-    for i in range(seen.shape[0]):
-        m += seen[i]
-    out = (
-        np.empty(m, runs.dtype),
-        np.empty(m, counts.dtype),
-        np.empty(m, casualties.dtype),
-        np.empty(m, chain.dtype),
-        np.empty(m, root.dtype),
-        np.empty(m, ids.dtype),
-    )
-    k = 0
-    for i in range(seen.shape[0]):
-        if seen[i]:
-            out[0][k] = runs[i]
-            out[1][k] = counts[i]
-            out[2][k] = casualties[i]
-            out[3][k] = chain[i]
-            out[4][k] = root[i]
-            out[5][k] = ids[i]
-            k += 1
-    return out
+    return take_where(seen, True, runs, counts, casualties, chain, root)
 
 
 @_jit
@@ -320,12 +310,7 @@ def fire_each(k0, k1, run_ids, eligible, day, site, family, p):
     Returns the runs where it fires, the Philox calls made, and the first eligible
     run whose probability is outside [0, 1] (then nothing is drawn), else -1.
     """
-    n = eligible.shape[0]
-    where = np.empty(n, np.int64)
-    m = 0
-    for r in range(n):
-        where[m] = r
-        m += eligible[r] != 0
+    where, m = _positions(eligible)
     ids = np.empty(m, np.uint32)
     probability = np.empty(m, np.float64)
     for j in range(m):

@@ -53,8 +53,9 @@ class _Route(NamedTuple):
     third_party: bool
     detect: float | FloatArray
     blame: list[tuple[str, float | FloatArray]]
-    as_is: list[_Track] | None
-    """The tracks an act seen as it is feeds; None when detection or blame may err."""
+    tracks: list[_Track] | None
+    """The tracks an act attributed to its actor feeds; None when the observer may
+    blame another actor."""
     missable: bool
     """Whether the observer may miss the act (a detection probability below 1)."""
 
@@ -193,16 +194,16 @@ class BlockRecorder:
                     for other, probability, actions in self.misattribution.get(pair, ())
                     if actions is None or action in actions
                 ]
-            as_is = None
-            if not blame and (detect == 1.0 if isinstance(detect, float) else np.all(detect >= 1)):
+            tracks = None
+            if not blame:
                 tracker = self.state.tracker
-                as_is = [
+                tracks = [
                     tracker.track(tracked)
                     for tracked in keys
                     if tracked.by is None or tracked.by == actor
                 ]
             missable = bool(np.any(np.asarray(detect) < 1.0))
-            routes.append(_Route(observer, keys, third_party, detect, blame, as_is, missable))
+            routes.append(_Route(observer, keys, third_party, detect, blame, tracks, missable))
         return routes
 
     def _detect_site(self, observer: str | None, slot: int) -> int:
@@ -243,37 +244,27 @@ class BlockRecorder:
         routes = self._routes.get(route_key)
         if routes is None:
             routes = self._routes[route_key] = self._route(*route_key)
-        for observer, keys, third_party, detect, blame, as_is, missable in routes:
+        for observer, keys, third_party, detect, blame, tracks, missable in routes:
             deaths = heard if third_party and event.target is not None else target_deaths
-            if as_is is not None:
-                # Seen as it is: one batch, attributed to its actor.
-                batch = Observed(
-                    event.runs, event.counts, deaths, event.chain, event.root, actor_index
-                )
-                for track in as_is:
-                    tracker.record_track(track, day, batch, event_id)
-                continue
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
-            ids = run_ids[runs]
             if missable:
                 site = self._detect_site(observer, event.slot)
                 p = np.asarray(at(detect, runs), dtype=np.float64).reshape(-1)
-                runs, counts, deaths, chain, root, ids = kernels.keep_seen(
-                    *key, ids, day, site, family, p, runs, counts, deaths, chain, root
+                runs, counts, deaths, chain, root = kernels.keep_seen(
+                    *key, run_ids[runs], day, site, family, p, runs, counts, deaths, chain, root
                 )
                 rng.count_draws(event.runs.size)
-            if not blame:
-                # Missed by some, but never misjudged: one batch, attributed to its actor.
+            if tracks is not None:
+                # Never misjudged: what is seen is one batch, attributed to its actor.
                 if runs.size:
                     batch = Observed(runs, counts, deaths, chain, root, actor_index)
-                    for tracked in keys:
-                        if tracked.by is None or tracked.by == event.actor:
-                            tracker.record(tracked, day, batch, event_id)
+                    for track in tracks:
+                        tracker.record_track(track, day, batch, event_id)
                 continue
             perceived = np.full(runs.size, actor_index, dtype=np.int64)
             if runs.size:
                 site = rng.site_id(f"misattribute:{observer}:{slot_name}")
-                draw = rng.uniform(key, ids, day, site, family)
+                draw = rng.uniform(key, run_ids[runs], day, site, family)
                 edge: Any = 0.0
                 for other, share in blame:
                     probability = at(share, runs)
