@@ -353,6 +353,35 @@ def test_replay_tells_the_story_and_matches(
     assert f"The replay matches run 3's row in {out}/runs.parquet." in stdout
 
 
+def test_replay_of_results_from_another_random_number_scheme_says_so(
+    capsys: pytest.CaptureFixture[str],
+    tiny_crisis_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Results as version 0.1 made them: negative-binomial casualties drawn as a
+    # gamma-Poisson mixture, and a manifest that says so.
+    out = tmp_path / "results"
+    monkeypatch.setattr("escalation.model.engine.NEGBIN_METHOD", "gamma-poisson")
+    assert main(["run", str(tiny_crisis_file), *FAST, "--out", str(out)]) == 0
+    monkeypatch.undo()
+    capsys.readouterr()
+    manifest = read_manifest(out)
+    old_scheme = manifest["rng"].split("; negative binomial")[0]
+    manifest["rng"], manifest["versions"]["escalation"] = old_scheme, "0.1.0"
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    runs = read_results(out).runs
+    run = int(runs.loc[runs["govt_dead_true"] > 0, "run"].iloc[0])
+    code, _, err = run_cli(capsys, "replay", str(out), "--run", str(run))
+    assert code == 1
+    assert "does NOT match" in err
+    assert "made by escalation 0.1.0, whose random-number scheme differs" in err
+    # Under its own scheme the same run replays exactly.
+    monkeypatch.setattr("escalation.model.engine.NEGBIN_METHOD", "gamma-poisson")
+    code, _, err = run_cli(capsys, "replay", str(out), "--run", str(run))
+    assert code == 0, err
+
+
 def test_replay_all_lists_routine_acts(
     capsys: pytest.CaptureFixture[str], tiny_crisis_file: Path, tmp_path: Path
 ) -> None:

@@ -157,6 +157,12 @@ DRAWS: dict[str, Callable[[NDArray[np.uint32], NDArray[np.intp]], NDArray]] = {
     "negative_binomial": lambda r, i: rng.negative_binomial(
         KEY, r, 3, SITE, MEAN_MIX[i], DISP_MIX[i]
     ),
+    "negative_binomial_small_means": lambda r, i: rng.negative_binomial(
+        KEY, r, 3, SITE, MEAN_MIX[i] / 10.0, DISP_MIX[i % 7]
+    ),
+    "negative_binomial_mixture": lambda r, i: rng.negative_binomial(
+        KEY, r, 3, SITE, MEAN_MIX[i], DISP_MIX[i], method="gamma-poisson"
+    ),
 }
 
 
@@ -207,7 +213,7 @@ def test_streams_differ_by_key_site_day_sub_family_and_run():
 
 def test_negative_binomial_stages_are_independent():
     m = np.full(N, 5.0)
-    nb = rng.negative_binomial(KEY, RUNS, 2, SITE, m, 1.0)
+    nb = rng.negative_binomial(KEY, RUNS, 2, SITE, m, 1.0, method="gamma-poisson")
     lam = rng.gamma(KEY, RUNS, 2, SITE, 1.0) * 5.0
     # The Poisson stage must not reuse the gamma stage's words; with shared words the
     # counts would track lam far more tightly than Poisson noise allows.
@@ -247,13 +253,69 @@ def test_poisson_zero_rate_gives_zero():
     assert not rng.poisson(KEY, RUNS[:1000], 4, SITE, 0.0).any()
 
 
-@pytest.mark.parametrize(("mean", "k"), [(4.0, 2.0), (10.0, 0.5), (50.0, 20.0)])
-def test_negative_binomial_distribution(mean, k):
-    x = rng.negative_binomial(KEY, RUNS, 6, SITE, mean, k)
+@pytest.mark.parametrize("method", ["auto", "gamma-poisson"])
+@pytest.mark.parametrize(
+    ("mean", "k"),
+    [(0.625, 0.15), (1.25, 0.3), (4.0, 2.0), (10.0, 0.5), (29.9, 0.3), (50.0, 20.0), (5.0, 1e6)],
+)
+def test_negative_binomial_distribution(mean, k, method):
+    x = rng.negative_binomial(KEY, RUNS, 6, SITE, mean, k, method=method)
     var = mean + mean**2 / k
     dist = stats.nbinom(k, k / (k + mean))
     assert_mean_var(x, mean, var, var**2 * (3.0 + float(dist.stats(moments="k"))))
     assert chi_square_p(x, dist.pmf) > GOF_P
+
+
+def _negbin_inversion(u: float, m: float, k: float) -> int:
+    """The documented search, written out in plain Python floats."""
+    q, p = m / (m + k), math.exp(-k * math.log1p(m / k))
+    cdf, j = p, 0
+    while u > cdf:
+        j += 1
+        p *= q * (j - 1 + k) / j
+        if cdf + p == cdf:
+            break
+        cdf += p
+    return j
+
+
+def test_negative_binomial_inversion_follows_the_documented_search():
+    # Many pairs in a cycle (more than the kernel keeps terms for), tails far past the
+    # kept terms (k = 0.01), draws that repeat a pair after it was dropped, and means
+    # on both sides of 30: each draw must be exactly the plain search over its own
+    # uniform, whatever the order of the pairs within a call.
+    n = 20_000
+    runs = RUNS[:n]
+    pairs = [(m, k) for m in (0.2, 1.25, 7.5, 29.9, 30.0, 80.0) for k in (0.01, 0.3, 1.0, 40.0)]
+    which = np.random.default_rng(7).integers(0, len(pairs), n)
+    which[:2000] = np.arange(2000) // 100 % len(pairs)  # runs of equal pairs too
+    means = np.array([pairs[w][0] for w in which])
+    disps = np.array([pairs[w][1] for w in which])
+    x = rng.negative_binomial(KEY, runs, 9, SITE, means, disps)
+    u = rng.uniform(KEY, runs, 9, SITE)
+    below = means < 30.0
+    expected = [_negbin_inversion(u[i], means[i], disps[i]) for i in np.flatnonzero(below)]
+    assert x[below].tolist() == expected
+    assert x[below].max() > 512
+    # From 30 up, "auto" is the gamma-Poisson mixture.
+    mixture = rng.negative_binomial(KEY, runs, 9, SITE, means, disps, method="gamma-poisson")
+    assert np.array_equal(x[~below], mixture[~below])
+    assert not np.array_equal(x[below], mixture[below])
+
+
+def test_negative_binomial_inversion_uses_one_call_per_draw():
+    means = np.where(RUNS[:1000] % 4 == 0, 0.0, 12.0)
+    rng.reset_draw_count()
+    rng.negative_binomial(KEY, RUNS[:1000], 6, SITE, means, 0.2)
+    assert rng.draws_consumed() == 750
+    rng.reset_draw_count()
+    rng.negative_binomial(KEY, RUNS[:1000], 6, SITE, means, 0.2, method="gamma-poisson")
+    assert rng.draws_consumed() > 1500
+
+
+def test_negative_binomial_rejects_unknown_method():
+    with pytest.raises(ValueError, match="method must be one of"):
+        rng.negative_binomial(KEY, RUNS[:3], 0, SITE, 1.0, 1.0, method="inverse")
 
 
 def test_negative_binomial_zero_mean_gives_zero():
@@ -366,6 +428,7 @@ def test_draw_count():
         lambda r: rng.poisson(KEY, r, 0, SITE, 200.0),
         lambda r: rng.gamma(KEY, r, 0, SITE, 0.5),
         lambda r: rng.negative_binomial(KEY, r, 0, SITE, 40.0, 0.7),
+        lambda r: rng.negative_binomial(KEY, r, 0, SITE, 3.0, 0.7, method="gamma-poisson"),
     ):
         rng.reset_draw_count()
         draw(runs)

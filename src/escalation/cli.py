@@ -179,9 +179,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print("\nThe replay does NOT match the stored row:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
+        hint = _scheme_hint(args.results)
+        if hint:
+            print(hint, file=sys.stderr)
         return 1
     print(f"\nThe replay matches run {args.run}'s row in {args.results}/runs.parquet.")
     return 0
+
+
+def _scheme_hint(folder: str) -> str | None:
+    """Why a replay may differ: the results came from another random-number scheme."""
+    from escalation import __version__
+    from escalation.store import RNG_SCHEME, read_manifest
+
+    manifest = read_manifest(folder)
+    if manifest.get("rng") == RNG_SCHEME:
+        return None
+    made_by = manifest.get("versions", {}).get("escalation", "an unknown version")
+    return (
+        f"These results were made by escalation {made_by}, whose random-number scheme "
+        f"differs from this version's ({__version__}): a run replays exactly only under "
+        f"the scheme that made it.\n  theirs: {manifest.get('rng')}\n  ours:   {RNG_SCHEME}"
+    )
 
 
 class _Parser(argparse.ArgumentParser):

@@ -30,7 +30,11 @@ def wilson_interval(
     share = k / trials
     centre = (share + z**2 / (2 * trials)) / (1 + z**2 / trials)
     half = z / (1 + z**2 / trials) * np.sqrt(share * (1 - share) / trials + z**2 / (4 * trials**2))
-    return np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0)
+    # At 0 and at every trial the bound is exactly 0 or 1; in floating point the sum
+    # can miss it by an ulp and leave the share outside its own interval.
+    low = np.where(k == 0, 0.0, np.maximum(centre - half, 0.0))
+    high = np.where(k == trials, 1.0, np.minimum(centre + half, 1.0))
+    return low, high
 
 
 class RunColumns:

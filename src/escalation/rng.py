@@ -20,7 +20,8 @@ Draws needing more than one call per element step ``sub``:
 * `gamma`: sub 0 holds the boost uniform (shape < 1); Marsaglia-Tsang iterations use
   sub 1, 2, ..., one call each (53-bit radius and 32-bit angle for Box-Muller, 32-bit
   acceptance uniform; 32 bits are ample for the last two).
-* `negative_binomial`: gamma stage at ``site``, Poisson stage at ``site ^ 0x9E3779B9``.
+* `negative_binomial`: inversion for mean < 30 uses sub 0; otherwise the gamma stage
+  at ``site``, the Poisson stage at ``site ^ 0x9E3779B9``.
 
 Use a given ``(site, day, family)`` with one function per run: e.g. `uniform` and
 `poisson` at the same counters read the same words.  The 16-bit ``sub`` wraps, which
@@ -71,6 +72,10 @@ FloatArg = NDArray[np.float64] | float
 _U32 = 0xFFFFFFFF
 _M0_INT, _M1_INT, _W0_INT, _W1_INT = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85
 _NB_SALT = 0x9E3779B9
+# Below which mean `negative_binomial` inverts the pmf instead of mixing gamma and Poisson.
+_NB_METHODS = {"auto": 30.0, "gamma-poisson": 0.0}
+_NB_SLOTS = 16  # (mean, dispersion) pairs whose CDF terms are kept ...
+_NB_TERMS = 512  # ... and how many terms of each; the search goes on past them
 # PTRS casts k to int64; numpy applies the same ceiling to its Poisson sampler.
 _LAM_MAX = float(np.iinfo(np.int64).max - 10 * math.sqrt(np.iinfo(np.int64).max))
 # Words stay uint32 with uint64 products so LLVM maps the rounds onto SIMD 32x32->64
@@ -364,47 +369,83 @@ def _gamma_kernel(k0, k1, runs, day, site, fam, shape):
     return out, calls
 
 
-@_jit
-def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp):
-    wb, wg = _gamma_words(k0, k1, runs, day, site, fam, disp)
+@_jit_inline
+def _negbin_mixture(k0, k1, c0, day, site, fam, mean, disp, b0, b1):
+    """Return (draw, philox_calls) of the gamma-Poisson mixture for one element; words
+    ``b0, b1`` at sub 0."""
+    w0, w1, w2, w3 = _philox(k0, k1, c0, _c1(day, 1), site, fam)
+    g, n = _gamma_one(k0, k1, c0, day, site, fam, disp, b0, b1, w0, w1, w2, w3)
     site2 = site ^ _NB_SALT
-    wp = _fill(k0, k1, runs, _c1(day, 0), site2, fam)
+    w0, w1, w2, w3 = _philox(k0, k1, c0, _c1(day, 0), site2, fam)
+    # The clamp only keeps PTRS's int64 cast defined; no sane mean gets near it.
+    x, n2 = _poisson_one(
+        k0, k1, c0, day, site2, fam, min(g * (mean / disp), _LAM_MAX), w0, w1, w2, w3
+    )
+    return x, n + n2
+
+
+@_jit
+def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp, below):
+    w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
     out = np.zeros(runs.shape[0], np.int64)
     calls = 0
+    # Inversion by sequential search, P(j) = P(j - 1) * q * (j - 1 + k) / j with
+    # q = m / (m + k).  The CDF terms of the last few (mean, dispersion) pairs are kept
+    # as far as a search has needed them (a call holds few pairs: a rate times small
+    # counts), so a repeated pair costs neither the log and exp of P(0) nor the
+    # divisions.  The terms are formed in the same order either way, so the draws do
+    # not depend on what is kept.  The pair in use lives in locals (``row``, ``n``,
+    # ``sat``, ``p_n``: its terms, how many, whether the sum saturated after them, and
+    # the last pmf term), written back to its slot when another pair comes.
+    cdf = np.empty((_NB_SLOTS, _NB_TERMS))
+    tag = np.full((_NB_SLOTS, 2), -1.0)
+    p_last = np.empty(_NB_SLOTS)
+    terms, saturated = np.zeros(_NB_SLOTS, np.int64), np.zeros(_NB_SLOTS, np.bool_)
+    slot, used, oldest = 0, 0, 0
+    row, n, sat, p_n, q, cur_m, cur_k = cdf[0], 0, False, 0.0, 0.0, -1.0, -1.0
     for i in range(runs.shape[0]):
         m, k = _pick(mean, i), _pick(disp, i)
         if m == 0.0:
             continue
-        g, n = _gamma_one(
-            k0,
-            k1,
-            runs[i],
-            day,
-            site,
-            fam,
-            k,
-            wb[0, i],
-            wb[1, i],
-            wg[0, i],
-            wg[1, i],
-            wg[2, i],
-            wg[3, i],
-        )
-        # The clamp only keeps PTRS's int64 cast defined; no sane mean gets near it.
-        out[i], n2 = _poisson_one(
-            k0,
-            k1,
-            runs[i],
-            day,
-            site2,
-            fam,
-            min(g * (m / k), _LAM_MAX),
-            wp[0, i],
-            wp[1, i],
-            wp[2, i],
-            wp[3, i],
-        )
-        calls += n + n2
+        if m >= below:
+            out[i], c = _negbin_mixture(k0, k1, runs[i], day, site, fam, m, k, w[0, i], w[1, i])
+            calls += c
+            continue
+        calls += 1
+        if m != cur_m or k != cur_k:
+            terms[slot], saturated[slot], p_last[slot] = n, sat, p_n
+            slot = 0
+            while slot < used and (tag[slot, 0] != m or tag[slot, 1] != k):
+                slot += 1
+            if slot == used:
+                # A new pair: the next free slot, or the oldest once all are taken.
+                if used < _NB_SLOTS:
+                    used += 1
+                else:
+                    slot, oldest = oldest, (oldest + 1) % _NB_SLOTS
+                tag[slot, 0], tag[slot, 1] = m, k
+                p_last[slot] = cdf[slot, 0] = math.exp(-k * math.log1p(m / k))
+                terms[slot], saturated[slot] = 1, False
+            row, n, sat, p_n = cdf[slot], terms[slot], saturated[slot], p_last[slot]
+            q, cur_m, cur_k = m / (m + k), m, k
+        u = _u53(w[0, i], w[1, i])
+        j = 0
+        while j < n and u > row[j]:
+            j += 1
+        if j == n and not sat:
+            j -= 1
+            p, c = p_n, row[j]
+            while u > c:
+                j += 1
+                p *= q * (j - 1 + k) / j
+                grow = j == n and n < _NB_TERMS
+                if c + p == c:  # sum saturated: the remaining tail is below rounding
+                    sat = sat or grow
+                    break
+                c += p
+                if grow:
+                    row[n], p_n, n = c, p, n + 1
+        out[i] = j
     return out, calls
 
 
@@ -737,22 +778,31 @@ def negative_binomial(
     mean: FloatArg,
     dispersion: FloatArg,
     family: int = 0,
+    method: str = "auto",
 ) -> NDArray[np.int64]:
     """Draw counts with mean `mean` and variance ``mean + mean**2 / dispersion``.
 
-    Gamma-Poisson mixture: ``lam ~ Gamma(dispersion, mean / dispersion)`` at `site`,
-    then ``Poisson(lam)`` at ``site ^ 0x9E3779B9``; ``mean == 0`` gives 0.
+    ``mean == 0`` gives 0 without a call.  With ``method="auto"``, a mean below 30 is
+    drawn by inversion: one call, one uniform, and a sequential search of the pmf
+    ``P(0) = (k / (k + m))**k``, ``P(j) = P(j - 1) * m / (m + k) * (j - 1 + k) / j``
+    that stops where the CDF sum stops growing in float64 (as `poisson` does below
+    30).  Larger means, and every mean with ``method="gamma-poisson"``, use the
+    gamma-Poisson mixture: ``lam ~ Gamma(dispersion, mean / dispersion)`` at `site`,
+    then ``Poisson(lam)`` at ``site ^ 0x9E3779B9``.  Both are exact samplers of the
+    same distribution; they read different words, so they give different draws.
 
     Raises
     ------
     ValueError
-        If `mean` is negative, NaN or above 1e15, or `dispersion` is not positive and
-        finite.
+        If `mean` is negative, NaN or above 1e15, `dispersion` is not positive and
+        finite, or `method` is neither ``"auto"`` nor ``"gamma-poisson"``.
     """
+    if method not in _NB_METHODS:
+        raise ValueError(f"method must be one of {sorted(_NB_METHODS)}, got {method!r}")
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
     ma = _param(mean, r.shape[0], "mean", 0.0, 1e15)
     ka = _param(dispersion, r.shape[0], "dispersion", 0.0, _FMAX, lo_open=True)
-    out, calls = _negbin_kernel(k0, k1, r, d, s, f, ma, ka)
+    out, calls = _negbin_kernel(k0, k1, r, d, s, f, ma, ka, _NB_METHODS[method])
     _add_draws(calls)
     return np.asarray(out, dtype=np.int64)
 

@@ -54,7 +54,8 @@ __all__ = [
 MANIFEST = "manifest.json"
 RNG_SCHEME = (
     "Philox4x32-10 counter-based; key from numpy.random.SeedSequence(seed); "
-    "counter (run id, day | sub << 16, site, family)"
+    "counter (run id, day | sub << 16, site, family); "
+    "negative binomial by inversion below mean 30, gamma-Poisson above"
 )
 
 

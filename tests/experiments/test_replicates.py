@@ -18,6 +18,7 @@ from escalation.experiments.replicates import (
     default_block_size,
     run_block,
 )
+from escalation.model.record import UNCLASSIFIED
 from escalation.replay import mismatches
 
 RUNS = 30
@@ -153,7 +154,8 @@ def test_a_run_simulated_alone_equals_its_row(
     model = EscalationModel(tiny_crisis, seed=5, run_ids=[run])
     alone = model.run()
     row = reference.runs.iloc[run]
-    assert alone.outcome_names[int(alone.columns["outcome_index"][0])] == row["outcome"]
+    names = (*alone.outcome_names, UNCLASSIFIED)  # the index past the last: none held
+    assert names[int(alone.columns["outcome_index"][0])] == row["outcome"]
     for name, values in alone.columns.items():
         if name == "outcome_index":
             continue

@@ -37,6 +37,12 @@ TRACE_COLUMNS = (
 )
 """The columns of :meth:`EscalationModel.trace_table`."""
 
+NEGBIN_METHOD = "auto"
+"""How negative-binomial casualties are drawn (the ``method`` of
+:func:`escalation.rng.negative_binomial`).  ``"gamma-poisson"`` is the scheme of
+versions before 0.2, kept so that ``benchmarks/sampler_agreement.py`` can show that
+both give the same distributions; the draws, and so single runs, differ."""
+
 
 def _checked_parameter(
     scenario: Scenario, name: str, value: Any, known: dict[str, Any], n: int
@@ -328,7 +334,7 @@ class EscalationModel(mesa.Model):
                 shape = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
                 shape = (shape[event.runs] if shape.ndim else shape) * event.counts
                 deaths = rng.negative_binomial(
-                    self.key, ids, state.day, site, mean, shape, self.family
+                    self.key, ids, state.day, site, mean, shape, self.family, NEGBIN_METHOD
                 ).astype(float)
             event_casualties[side] = deaths
             claimant = event.actor if side == "target" else event.target
