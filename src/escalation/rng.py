@@ -74,6 +74,7 @@ _M0_INT, _M1_INT, _W0_INT, _W1_INT = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67A
 _NB_SALT = 0x9E3779B9
 # Below which mean `negative_binomial` inverts the pmf instead of mixing gamma and Poisson.
 _NB_METHODS = {"auto": 30.0, "gamma-poisson": 0.0}
+_POISSON_AHEAD = 8  # CDF terms a per-run Poisson search forms before it branches
 _NB_SLOTS = 16  # (mean, dispersion) pairs whose CDF terms are kept ...
 _NB_TERMS = 512  # ... and how many terms of each; the search goes on past them
 # PTRS casts k to int64; numpy applies the same ceiling to its Poisson sampler.
@@ -337,8 +338,25 @@ def _poisson_kernel(k0, k1, runs, day, site, fam, lam):
         return out, runs.shape[0]
     calls = 0
     for i in range(runs.shape[0]):
+        rate = _pick(lam, i)
+        if 0.0 < rate < 30.0:
+            # The first `_POISSON_AHEAD` CDF terms of `_poisson_one`'s search, formed by
+            # the same operations in the same order, but counted without a branch: the
+            # count of terms below u is where the search stops, unless it passes them
+            # all.  (A sum that saturates within them stays level, so u passes it too.)
+            u = _u53(w[0, i], w[1, i])
+            p = math.exp(-rate)
+            cdf, k = p, np.int64(0)
+            for j in range(1, _POISSON_AHEAD + 1):
+                k += u > cdf
+                p *= rate / j
+                cdf += p
+            if k < _POISSON_AHEAD:
+                out[i] = k
+                calls += 1
+                continue
         out[i], n = _poisson_one(
-            k0, k1, runs[i], day, site, fam, _pick(lam, i), w[0, i], w[1, i], w[2, i], w[3, i]
+            k0, k1, runs[i], day, site, fam, rate, w[0, i], w[1, i], w[2, i], w[3, i]
         )
         calls += n
     return out, calls
