@@ -314,6 +314,7 @@ def test_negative_binomial_inversion_follows_the_documented_search():
     n = 20_000
     runs = RUNS[:n]
     pairs = [(m, k) for m in (0.2, 1.25, 7.5, 29.9, 30.0, 80.0) for k in (0.01, 0.3, 1.0, 40.0)]
+    pairs += [(1e-20, 1.0), (1e-9, 0.5)]  # sums that stop growing within the first terms
     which = np.random.default_rng(7).integers(0, len(pairs), n)
     which[:2000] = np.arange(2000) // 100 % len(pairs)  # runs of equal pairs too
     means = np.array([pairs[w][0] for w in which])

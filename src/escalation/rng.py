@@ -74,7 +74,7 @@ _M0_INT, _M1_INT, _W0_INT, _W1_INT = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67A
 _NB_SALT = 0x9E3779B9
 # Below which mean `negative_binomial` inverts the pmf instead of mixing gamma and Poisson.
 _NB_METHODS = {"auto": 30.0, "gamma-poisson": 0.0}
-_POISSON_AHEAD = 8  # CDF terms a per-run Poisson search forms before it branches
+_POISSON_AHEAD = 8  # CDF terms a Poisson or negative-binomial search forms before it branches
 _NB_SLOTS = 16  # (mean, dispersion) pairs whose CDF terms are kept ...
 _NB_TERMS = 512  # ... and how many terms of each; the search goes on past them
 # PTRS casts k to int64; numpy applies the same ceiling to its Poisson sampler.
@@ -346,13 +346,13 @@ def _poisson_kernel(k0, k1, runs, day, site, fam, lam):
             # all.  (A sum that saturates within them stays level, so u passes it too.)
             u = _u53(w[0, i], w[1, i])
             p = math.exp(-rate)
-            cdf, k = p, np.int64(0)
+            cdf, below = p, 0
             for j in range(1, _POISSON_AHEAD + 1):
-                k += u > cdf
+                below += u > cdf
                 p *= rate / j
                 cdf += p
-            if k < _POISSON_AHEAD:
-                out[i] = k
+            if below < _POISSON_AHEAD:
+                out[i] = below
                 calls += 1
                 continue
         out[i], n = _poisson_one(
@@ -441,13 +441,30 @@ def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp, below):
                     used += 1
                 else:
                     slot, oldest = oldest, (oldest + 1) % _NB_SLOTS
+                # Its first terms now, so that most searches need no branch; a sum
+                # that saturates early is carried on level, so that u passes it.
                 tag[slot, 0], tag[slot, 1] = m, k
-                p_last[slot] = cdf[slot, 0] = math.exp(-k * math.log1p(m / k))
-                terms[slot], saturated[slot] = 1, False
+                row, q = cdf[slot], m / (m + k)
+                p = c = row[0] = math.exp(-k * math.log1p(m / k))
+                n, sat, p_n = 1, False, p
+                for j in range(1, _POISSON_AHEAD):
+                    p *= q * (j - 1 + k) / j
+                    if sat or c + p == c:
+                        sat, row[j] = True, c
+                        continue
+                    c += p
+                    row[j], p_n, n = c, p, n + 1
+                terms[slot], saturated[slot], p_last[slot] = n, sat, p_n
             row, n, sat, p_n = cdf[slot], terms[slot], saturated[slot], p_last[slot]
             q, cur_m, cur_k = m / (m + k), m, k
         u = _u53(w[0, i], w[1, i])
         j = 0
+        for t in range(_POISSON_AHEAD):
+            j += u > row[t]
+        if j < _POISSON_AHEAD:  # where the search would stop, among the terms formed
+            out[i] = j
+            continue
+        j = n if n < _POISSON_AHEAD else _POISSON_AHEAD
         while j < n and u > row[j]:
             j += 1
         if j == n and not sat:
