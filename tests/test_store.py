@@ -178,6 +178,9 @@ def test_manifest_content(tmp_path: Path, results: SimulationResults) -> None:
     assert manifest["settings"]["runs"] == 20
     assert manifest["random_draws"] == results.draws > 0
     assert "Philox" in manifest["rng"]
+    assert manifest["rng"].endswith(
+        "negative binomial by inversion below mean 30, gamma-Poisson above"
+    )
     assert set(manifest["timings"]) == {"simulate_seconds", "runs_per_second"}
 
 

@@ -190,16 +190,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def _scheme_hint(folder: str) -> str | None:
     """Why a replay may differ: the results came from another random-number scheme."""
     from escalation import __version__
-    from escalation.store import RNG_SCHEME, read_manifest
+    from escalation.store import read_manifest, rng_scheme
 
     manifest = read_manifest(folder)
-    if manifest.get("rng") == RNG_SCHEME:
+    ours = rng_scheme()
+    if manifest.get("rng") == ours:
         return None
     made_by = manifest.get("versions", {}).get("escalation", "an unknown version")
     return (
-        f"These results were made by escalation {made_by}, whose random-number scheme "
-        f"differs from this version's ({__version__}): a run replays exactly only under "
-        f"the scheme that made it.\n  theirs: {manifest.get('rng')}\n  ours:   {RNG_SCHEME}"
+        f"These results were made under another random-number scheme (by escalation "
+        f"{made_by}; this is {__version__}): a run replays exactly only under the scheme "
+        f"that made it.\n  theirs: {manifest.get('rng')}\n  ours:   {ours}"
     )
 
 

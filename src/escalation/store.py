@@ -47,6 +47,7 @@ __all__ = [
     "file_sha256",
     "read_manifest",
     "read_results",
+    "rng_scheme",
     "stream_results",
     "write_results",
 ]
@@ -54,9 +55,19 @@ __all__ = [
 MANIFEST = "manifest.json"
 RNG_SCHEME = (
     "Philox4x32-10 counter-based; key from numpy.random.SeedSequence(seed); "
-    "counter (run id, day | sub << 16, site, family); "
-    "negative binomial by inversion below mean 30, gamma-Poisson above"
+    "counter (run id, day | sub << 16, site, family)"
 )
+_NEGBIN_SCHEMES = {
+    "auto": "negative binomial by inversion below mean 30, gamma-Poisson above",
+    "gamma-poisson": "negative binomial by gamma-Poisson mixture",
+}
+
+
+def rng_scheme() -> str:
+    """The random-number scheme results are made with now, as manifests record it."""
+    from escalation.model import engine
+
+    return f"{RNG_SCHEME}; {_NEGBIN_SCHEMES[engine.NEGBIN_METHOD]}"
 
 
 class ResultsExistError(FileExistsError):
@@ -154,7 +165,7 @@ def manifest_for(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": list(command) if command is not None else None,
         "seed": str(results.seed),
-        "rng": RNG_SCHEME,
+        "rng": rng_scheme(),
         "settings": results.settings,
         "timings": results.timings,
         "random_draws": results.draws,

@@ -54,7 +54,7 @@ from escalation.model.engine import EscalationModel
 from escalation.model.plan import Plan, build_plan
 from escalation.model.record import UNCLASSIFIED, BlockResult
 from escalation.scenario.schema import Scenario
-from escalation.store import RNG_SCHEME, ResultsExistError, atomic_write_text, file_sha256
+from escalation.store import ResultsExistError, atomic_write_text, file_sha256, rng_scheme
 
 __all__ = [
     "SweepError",
@@ -285,7 +285,7 @@ def _start(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "command": command,
             "seed": str(seed),
-            "rng": f"{RNG_SCHEME}; {COMMON_RANDOM_NUMBERS}",
+            "rng": f"{rng_scheme()}; {COMMON_RANDOM_NUMBERS}",
             "experiment": spec.experiment,
             "scenario": identity["scenario"],
             "factors": identity["factors"],
