@@ -38,6 +38,7 @@ from escalation.model import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+REFERENCE = ROOT / "scenarios" / "pakistan_afghanistan_2025.yaml"
 CONTROL_PARAMETER = "sf_deaths_per_attack"
 NOT_METRICS = {"run", "outcome", "outcome_index", "point", "replicate"}
 
@@ -126,34 +127,30 @@ def main() -> None:
     args = parser.parse_args()
     scenarios = args.scenario or SCENARIOS
     print(
-        f"{args.runs:,} runs per sample, 365 days (the scenarios' horizons); root seeds "
+        f"{args.runs:,} runs per sample over each scenario's horizon; root seeds "
         f"{args.seed} (gamma-Poisson) and {args.seed + 1} (inversion)\n"
     )
     started = time.perf_counter()
     verdicts = []
-    new_reference = None
+    reference = None  # the reference scenario's file and its runs under inversion
     for path in scenarios:
         old = simulate(path, args.runs, args.seed, "gamma-poisson")
         new = simulate(path, args.runs, args.seed + 1, "auto")
-        if path.name == "pakistan_afghanistan_2025.yaml":
-            new_reference = new
+        if path.name == REFERENCE.name:
+            reference = path, new
         verdicts.append(report(path.stem, old, new, args.alpha, args.show))
-    if new_reference is not None:
-        scenario = load_scenario(SCENARIOS[0].parent / "pakistan_afghanistan_2025.yaml")
-        base = scenario.parameters[CONTROL_PARAMETER].value
+    if reference is not None:
+        path, new = reference
+        base = load_scenario(path).parameters[CONTROL_PARAMETER].value
         changed = base * (1 + args.control_change)
         control = simulate(
-            SCENARIOS[0].parent / "pakistan_afghanistan_2025.yaml",
-            args.runs,
-            args.seed + 2,
-            "auto",
-            parameters={CONTROL_PARAMETER: changed},
+            path, args.runs, args.seed + 2, "auto", parameters={CONTROL_PARAMETER: changed}
         )
         print(
             f"\ncontrol: {CONTROL_PARAMETER} {base:g} -> {changed:g} "
             f"({args.control_change:+.0%}), inversion both times:"
         )
-        found = not report("reference, changed", new_reference, control, args.alpha, args.show)
+        found = not report("reference, changed", new, control, args.alpha, args.show)
         print("    the tests " + ("do" if found else "do NOT") + " notice this change")
     print(f"\n{time.perf_counter() - started:.0f} s")
     bad = [p.stem for p, ok in zip(scenarios, verdicts, strict=True) if not ok]

@@ -402,19 +402,37 @@ def _negbin_mixture(k0, k1, c0, day, site, fam, mean, disp, b0, b1):
     return x, n + n2
 
 
+@_jit_inline
+def _negbin_term(p, j, q, k):
+    """The pmf's term ``j`` from term ``j - 1``: P(j) = P(j - 1) * q * (j - 1 + k) / j."""
+    return p * (q * (j - 1 + k) / j)
+
+
+@_jit_inline
+def _keep_term(row, n, p_n, q, k):
+    """Append term ``n`` of the CDF to ``row`` (whose last term's pmf is ``p_n``);
+    return (terms, whether the sum saturated instead, last pmf term)."""
+    p = _negbin_term(p_n, n, q, k)
+    if row[n - 1] + p == row[n - 1]:  # the remaining tail is below rounding
+        return n, True, p_n
+    row[n] = row[n - 1] + p
+    return n + 1, False, p
+
+
 @_jit
 def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp, below):
     w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
     out = np.zeros(runs.shape[0], np.int64)
     calls = 0
-    # Inversion by sequential search, P(j) = P(j - 1) * q * (j - 1 + k) / j with
-    # q = m / (m + k).  The CDF terms of the last few (mean, dispersion) pairs are kept
-    # as far as a search has needed them (a call holds few pairs: a rate times small
-    # counts), so a repeated pair costs neither the log and exp of P(0) nor the
-    # divisions.  The terms are formed in the same order either way, so the draws do
-    # not depend on what is kept.  The pair in use lives in locals (``row``, ``n``,
-    # ``sat``, ``p_n``: its terms, how many, whether the sum saturated after them, and
-    # the last pmf term), written back to its slot when another pair comes.
+    # Inversion by sequential search of the CDF, whose terms are kept for the last few
+    # (mean, dispersion) pairs (a call holds few pairs: a rate times small counts): a
+    # pair's first `_POISSON_AHEAD` when it first comes, so that most searches count
+    # them without a branch, then as far as a search needs them, up to `_NB_TERMS`.
+    # A repeated pair costs neither the log and exp of P(0) nor the divisions, and the
+    # terms are formed in the same order either way, so the draws do not depend on
+    # what is kept.  The pair in use lives in locals (``row``, ``n``, ``sat``, ``p_n``:
+    # its terms, how many, whether the sum saturated after them, the last pmf term),
+    # written back to its slot when another pair comes.
     cdf = np.empty((_NB_SLOTS, _NB_TERMS))
     tag = np.full((_NB_SLOTS, 2), -1.0)
     p_last = np.empty(_NB_SLOTS)
@@ -432,54 +450,44 @@ def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp, below):
         calls += 1
         if m != cur_m or k != cur_k:
             terms[slot], saturated[slot], p_last[slot] = n, sat, p_n
+            q, cur_m, cur_k = m / (m + k), m, k
             slot = 0
             while slot < used and (tag[slot, 0] != m or tag[slot, 1] != k):
                 slot += 1
-            if slot == used:
+            row = cdf[slot]
+            if slot < used:
+                n, sat, p_n = terms[slot], saturated[slot], p_last[slot]
+            else:
                 # A new pair: the next free slot, or the oldest once all are taken.
                 if used < _NB_SLOTS:
                     used += 1
                 else:
                     slot, oldest = oldest, (oldest + 1) % _NB_SLOTS
-                # Its first terms now, so that most searches need no branch; a sum
-                # that saturates early is carried on level, so that u passes it.
+                    row = cdf[slot]
                 tag[slot, 0], tag[slot, 1] = m, k
-                row, q = cdf[slot], m / (m + k)
-                p = c = row[0] = math.exp(-k * math.log1p(m / k))
-                n, sat, p_n = 1, False, p
-                for j in range(1, _POISSON_AHEAD):
-                    p *= q * (j - 1 + k) / j
-                    if sat or c + p == c:
-                        sat, row[j] = True, c
-                        continue
-                    c += p
-                    row[j], p_n, n = c, p, n + 1
-                terms[slot], saturated[slot], p_last[slot] = n, sat, p_n
-            row, n, sat, p_n = cdf[slot], terms[slot], saturated[slot], p_last[slot]
-            q, cur_m, cur_k = m / (m + k), m, k
+                p_n = row[0] = math.exp(-k * math.log1p(m / k))
+                n, sat = 1, False
+                while not sat and n < _POISSON_AHEAD:
+                    n, sat, p_n = _keep_term(row, n, p_n, q, k)
+                row[n:_POISSON_AHEAD] = row[n - 1]  # a saturated sum carried on level
         u = _u53(w[0, i], w[1, i])
         j = 0
         for t in range(_POISSON_AHEAD):
             j += u > row[t]
-        if j < _POISSON_AHEAD:  # where the search would stop, among the terms formed
-            out[i] = j
-            continue
-        j = n if n < _POISSON_AHEAD else _POISSON_AHEAD
-        while j < n and u > row[j]:
-            j += 1
-        if j == n and not sat:
-            j -= 1
-            p, c = p_n, row[j]
-            while u > c:
+        if j == _POISSON_AHEAD:  # past the terms formed ahead: the search goes on
+            while not sat and n < _NB_TERMS and u > row[n - 1]:
+                n, sat, p_n = _keep_term(row, n, p_n, q, k)
+            j = min(n, _POISSON_AHEAD)
+            while j < n and u > row[j]:
                 j += 1
-                p *= q * (j - 1 + k) / j
-                grow = j == n and n < _NB_TERMS
-                if c + p == c:  # sum saturated: the remaining tail is below rounding
-                    sat = sat or grow
-                    break
-                c += p
-                if grow:
-                    row[n], p_n, n = c, p, n + 1
+            if j == n and not sat:  # past every kept term: on, without keeping them
+                p, c, j = p_n, row[n - 1], n - 1
+                while u > c:
+                    j += 1
+                    p = _negbin_term(p, j, q, k)
+                    if c + p == c:  # the remaining tail is below rounding
+                        break
+                    c += p
         out[i] = j
     return out, calls
 
