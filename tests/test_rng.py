@@ -399,6 +399,17 @@ def test_bernoulli_select_draws_as_bernoulli_for_the_candidates_only(p: float) -
     assert np.array_equal(chosen, expected)
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 16, 23, 10_000])
+@pytest.mark.parametrize("share", [0.0, 0.002, 0.3, 1.0])
+def test_positions_are_the_nonzero_indices(n: int, share: float) -> None:
+    # Eight bytes are tested at once: sizes around a word, a tail, empty and full words.
+    mask = (np.random.default_rng(n).random(n) < share).astype(np.uint8)
+    if n > 9:
+        mask[n - 1] = 3  # any nonzero byte counts, in the tail too
+    where, m = rng._positions(mask)
+    assert np.array_equal(where[:m], np.flatnonzero(mask))
+
+
 def test_bernoulli_select_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="candidates must be a boolean array"):
         rng.bernoulli_select(KEY, RUNS, np.ones(3, dtype=bool), 0, SITE, 0.5)

@@ -274,11 +274,20 @@ def _bernoulli_kernel(k0, k1, runs, c1, site, fam, p):
 
 @_jit_inline
 def _positions(mask):
-    # The indices where ``mask`` is nonzero, in one branch-free pass: the first
-    # ``m`` elements of the returned buffer.
-    where = np.empty(mask.shape[0], np.int64)
+    # The indices where ``mask`` (one byte per element) is nonzero: the first ``m``
+    # elements of the returned buffer.  Masks are mostly sparse, so eight bytes
+    # are tested at once and only a word with a nonzero byte is scanned, branch-free.
+    n = mask.shape[0]
+    where = np.empty(n, np.int64)
     m = 0
-    for i in range(mask.shape[0]):
+    words = n >> 3
+    packed = np.ascontiguousarray(mask[: words << 3]).view(np.uint64)
+    for w in range(words):
+        if packed[w] != 0:
+            for i in range(w << 3, (w << 3) + 8):
+                where[m] = i
+                m += mask[i] != 0
+    for i in range(words << 3, n):
         where[m] = i
         m += mask[i] != 0
     return where, m

@@ -46,54 +46,58 @@ def test_apply_effect_matches_numpy(gen, add, scalar, low, high):
 
 
 def test_take_due_continues_only_hostile_chains_of_others(gen):
-    count, position, actor, event_id = 3, 1, 2, 999
-    causes = gen.integers(-1, 6, size=(count, N, 4))
-    ready_day = np.zeros((count, N), dtype=np.int64)
+    actor, event_id = 2, 999
     runs = _runs(gen)
+    answered = gen.integers(-1, 6, size=(runs.size, 4))
+    ready_day = np.zeros(N, dtype=np.int64)
     chain, root, cause, continued = kernels.take_due(
-        causes, position, runs, actor, event_id, True, ready_day[position], 17
+        answered, runs, actor, event_id, True, ready_day, 17
     )
-    events, chains, roots, bys = causes[position, runs].T
-    answered = (chains > 0) & (bys != actor)
-    assert continued == np.count_nonzero(chain >= 2) == np.count_nonzero(answered) > 0
-    assert np.array_equal(chain, np.where(answered, chains + 1, 1))
-    assert np.array_equal(root, np.where(answered, roots, event_id))
+    events, chains, roots, bys = answered.T
+    continues = (chains > 0) & (bys != actor)
+    assert continued == np.count_nonzero(chain >= 2) == np.count_nonzero(continues) > 0
+    assert np.array_equal(chain, np.where(continues, chains + 1, 1))
+    assert np.array_equal(root, np.where(continues, roots, event_id))
     assert np.array_equal(cause, events)
-    assert np.all(ready_day[position, runs] == 17)
+    assert np.all(ready_day[runs] == 17)
     assert np.count_nonzero(ready_day) == runs.size
     chain, root, _, continued = kernels.take_due(
-        causes, position, runs, actor, event_id, False, ready_day[position], 18
+        answered, runs, actor, event_id, False, ready_day, 18
     )
     assert not chain.any()
     assert continued == 0
     assert np.all(root == -1)
 
 
-def _remember_reference(causes, position, runs, last_days, track_causes, rows, crows, hostile):
-    for r in runs:
+def _remember_reference(runs, last_days, track_causes, rows, crows, hostile):
+    answered = np.empty((runs.size, 4), dtype=np.int64)
+    for i, r in enumerate(runs):
         best, picked = -np.inf, (-1, 0, -1, -1)
         for j, (row, crow) in enumerate(zip(rows, crows, strict=True)):
             if last_days[row, r] > best:
                 best = last_days[row, r]
                 event, chain, root, by = track_causes[crow, r]
                 picked = (event, chain if hostile[j] else 0, root, by)
-        causes[position, r] = picked
+        answered[i] = picked
+    return answered
 
 
-def _tracker_arrays(gen):
+def _tracker_arrays(gen, dtype=np.int64):
     last_days = np.where(gen.random((3, N)) < 0.3, -np.inf, gen.integers(0, 9, (3, N)))
-    track_causes = gen.integers(0, 50, size=(2, N, 4))
+    track_causes = gen.integers(0, 50, size=(2, N, 4)).astype(dtype)
     return last_days, track_causes, np.array([2, 0]), np.array([1, 0]), np.array([1, 0], np.uint8)
 
 
-def test_remember_causes_takes_the_latest_key_in_order(gen):
-    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
-    causes = np.full((2, N, 4), -7, dtype=np.int64)
-    expected = causes.copy()
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_remember_causes_takes_the_latest_key_in_order(gen, dtype):
+    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen, dtype)
     runs = _runs(gen)
-    kernels.remember_causes(causes, 1, runs, last_days, track_causes, rows, crows, hostile)
-    _remember_reference(expected, 1, runs, last_days, track_causes, rows, crows, hostile)
-    assert np.array_equal(causes, expected)
+    answered = kernels.remember_causes(runs, last_days, track_causes, rows, crows, hostile)
+    expected = _remember_reference(runs, last_days, track_causes, rows, crows, hostile)
+    assert answered.dtype == np.int64
+    assert np.array_equal(answered, expected)
+    assert np.any(answered[:, 0] == -1)  # a run where no key saw anything
+    assert np.any(answered[:, 0] != -1)
 
 
 def _mask_reference(applies, ready_day, check_ready, day, taken, first):
@@ -123,8 +127,7 @@ def test_decide_and_fire_equals_its_steps(gen):
     ready = gen.integers(0, 20, size=(2, N))
     taken = (gen.random(N) < 0.2).astype(np.uint8)
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
-    causes = np.full((2, N, 4), -1, dtype=np.int64)
-    want_causes, want_ready, want_taken = causes.copy(), ready.copy(), taken.copy()
+    want_ready, want_taken = ready.copy(), taken.copy()
     eligible = np.empty(N, np.uint8)
 
     kernels.decide_mask(applies, want_ready[1], True, day, want_taken, False, eligible)
@@ -133,18 +136,18 @@ def test_decide_and_fire_equals_its_steps(gen):
     want_runs = rng.bernoulli_select(key, run_ids, eligible.astype(bool), day, site, p, family)
     assert rng.draws_consumed() == want_drawn
     want_ready[1, want_runs] = np.iinfo(np.int64).max
-    _remember_reference(want_causes, 1, want_runs, last_days, track_causes, rows, crows, hostile)
+    want_answered = _remember_reference(want_runs, last_days, track_causes, rows, crows, hostile)
 
-    runs, drawn = kernels.decide_and_fire(
+    runs, drawn, answered = kernels.decide_and_fire(
         applies, ready[1], True, day, taken, False, eligible, *key, run_ids, site, family, p,
-        causes, 1, last_days, track_causes, rows, crows, hostile,
+        last_days, track_causes, rows, crows, hostile,
     )  # fmt: skip
     assert 0 < runs.size < want_drawn
     assert np.array_equal(runs, want_runs)
     assert drawn == want_drawn
     assert np.array_equal(ready, want_ready)
     assert np.array_equal(taken, want_taken)
-    assert np.array_equal(causes, want_causes)
+    assert np.array_equal(answered, want_answered)
 
 
 def test_first_and_count(gen):
@@ -189,11 +192,12 @@ def test_close_spell(gen):
     assert np.array_equal(days_true, on.astype(np.int64))
 
 
-def test_record_and_remove_acts_round_trip(gen):
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_record_and_remove_acts_round_trip(gen, dtype):
     sums = gen.normal(size=(3, N))
     start = sums.copy()
     last_day = np.full(N, -np.inf)
-    cause = np.full((N, 4), -1, dtype=np.int64)
+    cause = np.full((N, 4), -1, dtype=dtype)
     runs = _runs(gen)
     counts, deaths = gen.random(runs.size), gen.random(runs.size)
     chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
@@ -219,12 +223,12 @@ def test_decide_and_fire_draws_nothing_for_a_certain_probability(gen, p):
     taken = np.empty(N, np.uint8)
     eligible = np.empty(N, np.uint8)
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
-    causes = np.full((1, N, 4), -1, dtype=np.int64)
-    runs, drawn = kernels.decide_and_fire(
+    runs, drawn, answered = kernels.decide_and_fire(
         applies, ready, False, 3, taken, True, eligible, 1, 2, run_ids, 7, 0, p,
-        causes, 0, last_days, track_causes, rows, crows, hostile,
+        last_days, track_causes, rows, crows, hostile,
     )  # fmt: skip
     assert drawn == 0
+    assert answered.shape == (runs.size, 4)
     assert np.array_equal(runs, np.flatnonzero(applies) if p == 1.0 else [])
     assert np.array_equal(taken, applies)
     assert np.count_nonzero(ready) == runs.size
@@ -252,12 +256,17 @@ def test_delay_groups_group_the_delays_integers_draws(gen, low, high):
     run_ids = (np.arange(N) * 3 + 5).astype(np.uint32)
     runs = _runs(gen, size=150)
     delay = rng.integers(key, run_ids[runs], day, site, low, high, family)
-    grouped, starts = kernels.delay_groups(*key, run_ids, runs, day, site, family, low, high)
+    answered = gen.integers(-1, 99, size=(runs.size, 4))
+    grouped, grouped_answered, starts = kernels.delay_groups(
+        *key, run_ids, runs, answered, day, site, family, low, high
+    )
     assert starts[0] == 0
     assert starts[-1] == runs.size
     assert starts.size == high - low + 2
     for k in range(high - low + 1):
-        assert np.array_equal(grouped[starts[k] : starts[k + 1]], runs[delay == low + k])
+        group = slice(starts[k], starts[k + 1])
+        assert np.array_equal(grouped[group], runs[delay == low + k])
+        assert np.array_equal(grouped_answered[group], answered[delay == low + k])
 
 
 def test_fire_each_draws_as_bernoulli_with_one_probability_per_run(gen):

@@ -80,17 +80,15 @@ class ActorAgent(mesa.Agent):
         self.tempos: tuple[TempoPlan, ...] = plan.tempos[name]
         self.index = plan.actor_index(name)
         count = len(self.rules)
-        # Per rule, the runs whose decided act falls due on each day.
-        self.schedule: list[dict[int, list[IntArray]]] = [{} for _ in range(count)]
+        # Per rule, the runs whose decided act falls due on each day, and what each of
+        # those acts answers: (event id, chain length, chain root, perceived author of
+        # the event), a row per run.
+        self.schedule: list[dict[int, list[tuple[IntArray, IntArray]]]] = [{} for _ in range(count)]
         # The first day each rule may decide again: after its cooldown, never while an
         # act it decided is still waiting for its day.
         self.ready_day = np.zeros((count, n), dtype=np.int64)
         self.pending = [0] * count
         self.cooldown_horizon = [0] * count
-        # Per rule and run, what its waiting act answers: (event id, chain length,
-        # chain root, perceived author of the event).
-        self.causes = np.full((count, n, 4), -1, dtype=np.int64)
-        self.causes[:, :, 1] = 0
         # A single act's count, shared by every event of one act per run.  Nothing
         # writes to it; it stays writeable only so that the compiled kernels see one
         # array type (a read-only array would compile each kernel a second time).
@@ -173,32 +171,32 @@ class ActorAgent(mesa.Agent):
                 taken = decided[rule.action] = np.empty(n, dtype=np.uint8)
             ready_day = self.ready_day[position]
             mask = (applies, ready_day, check_ready, day, taken, first, eligible)
-            causes = (self.causes, position)
             sources = self.cause_sources[position]
             p = self.fixed_probability[position]
             if p is not None:
                 k0, k1 = model.key
-                runs, drawn = kernels.decide_and_fire(
-                    *mask, k0, k1, model.run_ids, rule.fire_site, model.family, p, *causes, *sources
+                runs, drawn, answered = kernels.decide_and_fire(
+                    *mask, k0, k1, model.run_ids, rule.fire_site, model.family, p, *sources
                 )
                 rng.count_draws(drawn)
             else:
                 kernels.decide_mask(*mask)
                 runs = self._fire(rule, eligible.view(np.bool_))
                 if runs.size:
-                    kernels.hold(ready_day, *causes, runs, *sources)
+                    answered = kernels.hold(ready_day, runs, *sources)
             if runs.size == 0:
                 continue
             low, high = rule.delay
             schedule = self.schedule[position]
             if low == high:
-                schedule.setdefault(day + low, []).append(runs)
+                schedule.setdefault(day + low, []).append((runs, answered))
             else:
-                grouped, starts = kernels.delay_groups(
+                grouped, grouped_answered, starts = kernels.delay_groups(
                     model.key[0],
                     model.key[1],
                     model.run_ids,
                     runs,
+                    answered,
                     day,
                     rule.delay_site,
                     model.family,
@@ -207,8 +205,10 @@ class ActorAgent(mesa.Agent):
                 )
                 rng.count_draws(runs.size)
                 for k in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
-                    group = grouped[starts[k] : starts[k + 1]]
-                    schedule.setdefault(day + low + k, []).append(group)
+                    part = slice(starts[k], starts[k + 1])
+                    schedule.setdefault(day + low + k, []).append(
+                        (grouped[part], grouped_answered[part])
+                    )
             self.pending[position] += runs.size
 
     def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
@@ -262,12 +262,19 @@ class ActorAgent(mesa.Agent):
             due = self.schedule[position].pop(day, None)
             if due is None:
                 continue
-            runs = due[0] if len(due) == 1 else np.sort(np.concatenate(due))
+            if len(due) == 1:
+                runs, answered = due[0]
+            else:
+                # Acts decided on different days: in the order of their runs (a rule
+                # has at most one act waiting in a run).
+                runs = np.concatenate([group for group, _ in due])
+                order = np.argsort(runs, kind="stable")
+                runs = runs[order]
+                answered = np.concatenate([rows for _, rows in due])[order]
             self.pending[position] -= runs.size
             self.cooldown_horizon[position] = day + rule.cooldown + 1
             chain, root, cause, continued = kernels.take_due(
-                self.causes,
-                position,
+                answered,
                 runs,
                 self.index,
                 base_id + rule.slot,

@@ -97,17 +97,17 @@ def _scatter(sums, rows, runs, values, subtract):
 
 
 @_jit
-def remember_causes(
-    causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile
-):
-    """Record what a rule's acts in ``runs`` answer: the latest act among its keys.
+def remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile):
+    """What a rule's acts in ``runs`` answer: the latest act among its keys.
 
     Keys (rows ``last_rows`` of ``last_days``, ``cause_rows`` of ``track_causes``)
     are taken in order, a later one only where its act is strictly later; a key
     whose acts are not hostile (``hostile[j]`` 0) gives no chain.  Where no key saw
-    anything the act answers no event.
+    anything the act answers no event.  Returns one row per run: (event id, chain
+    length, chain root, perceived author of the event).
     """
     inf = np.inf
+    answered = np.empty((runs.shape[0], 4), np.int64)
     for i in range(runs.shape[0]):
         r = runs[i]
         best = -inf
@@ -121,15 +121,17 @@ def remember_causes(
                 chain = track_causes[c, r, 1] if hostile[j] else 0
                 root = track_causes[c, r, 2]
                 by = track_causes[c, r, 3]
-        causes[position, r, 0] = event
-        causes[position, r, 1] = chain
-        causes[position, r, 2] = root
-        causes[position, r, 3] = by
+        answered[i, 0] = event
+        answered[i, 1] = chain
+        answered[i, 2] = root
+        answered[i, 3] = by
+    return answered
 
 
 @_jit
-def take_due(causes, position, runs, actor, event_id, hostile, ready_day, ready):
-    """Carry out a rule's acts due in ``runs``: their chains, roots and causes.
+def take_due(answered, runs, actor, event_id, hostile, ready_day, ready):
+    """Carry out a rule's acts due in ``runs``, which answer ``answered`` (a row
+    each, as `remember_causes` gives): their chains, roots and causes.
 
     A hostile act answering a hostile act of another actor (a chain of length
     ``c`` > 0) continues its chain (``c + 1``, same root); otherwise it starts one
@@ -142,17 +144,15 @@ def take_due(causes, position, runs, actor, event_id, hostile, ready_day, ready)
     root = np.empty(m, np.int64)
     cause = np.empty(m, np.int64)
     continued = 0
-    waiting = causes[position]
     for i in range(m):
-        r = runs[i]
-        ready_day[r] = ready
-        cause[i] = waiting[r, 0]
+        ready_day[runs[i]] = ready
+        cause[i] = answered[i, 0]
         if not hostile:
             chain[i] = 0
             root[i] = -1
-        elif waiting[r, 1] > 0 and waiting[r, 3] != actor:
-            chain[i] = waiting[r, 1] + 1
-            root[i] = waiting[r, 2]
+        elif answered[i, 1] > 0 and answered[i, 3] != actor:
+            chain[i] = answered[i, 1] + 1
+            root[i] = answered[i, 2]
             continued += 1
         else:
             chain[i] = 1
@@ -197,8 +197,6 @@ def decide_and_fire(
     site,
     family,
     p,
-    causes,
-    position,
     last_days,
     track_causes,
     last_rows,
@@ -208,8 +206,8 @@ def decide_and_fire(
     """A rule with a fixed probability ``p`` in [0, 1] decides: `decide_mask`, then,
     for ``p`` strictly between 0 and 1, a Bernoulli draw per eligible run
     (`escalation.rng.bernoulli_select`'s words and comparison), then the runs where
-    it fires wait for their act and remember its cause (`remember_causes`).
-    Returns those runs and the Philox calls made.
+    it fires wait for their act (`hold`).  Returns those runs, the Philox calls
+    made, and what each run's act answers.
     """
     decide_mask(applies, ready_day, check_ready, day, taken, first, eligible)
     if p >= 1.0:
@@ -218,20 +216,18 @@ def decide_and_fire(
         runs, drawn = np.empty(0, np.int64), 0
     else:
         runs, drawn = _select_kernel(k0, k1, run_ids, eligible, day & 0xFFFF, site, family, p)
-    hold(ready_day, causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile)
-    return runs, drawn
+    answered = hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostile)
+    return runs, drawn, answered
 
 
 @_jit
-def hold(
-    ready_day, causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile
-):
+def hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostile):
     """The runs where a rule fired: it decides nothing more there until their act is
-    done, and the act remembers its cause (`remember_causes`)."""
+    done.  Returns what each act answers (`remember_causes`)."""
     never = np.iinfo(np.int64).max
     for i in range(runs.shape[0]):
         ready_day[runs[i]] = never
-    remember_causes(causes, position, runs, last_days, track_causes, last_rows, cause_rows, hostile)
+    return remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile)
 
 
 @_jit
@@ -271,13 +267,13 @@ def keep_seen(k0, k1, ids, day, site, family, p, runs, counts, casualties, chain
 
 
 @_jit
-def delay_groups(k0, k1, run_ids, runs, day, site, family, low, high):
+def delay_groups(k0, k1, run_ids, runs, answered, day, site, family, low, high):
     """Draw each run's delay in [``low``, ``high``] (`escalation.rng.integers`'s draw
     and arithmetic) and group the runs by it.
 
-    Returns ``runs`` reordered by delay, stably (ascending runs within a delay), and
-    the bounds of each delay's group: delay ``low + k`` takes ``[starts[k],
-    starts[k + 1])``.
+    Returns ``runs`` reordered by delay, stably (ascending runs within a delay), the
+    rows of ``answered`` in the same order, and the bounds of each delay's group:
+    delay ``low + k`` takes ``[starts[k], starts[k + 1])``.
     """
     span = high - low + 1
     m = runs.shape[0]
@@ -295,11 +291,13 @@ def delay_groups(k0, k1, run_ids, runs, day, site, family, low, high):
         starts[k + 1] += starts[k]
     fill = starts[:span].copy()
     grouped = np.empty(m, np.int64)
+    grouped_answered = np.empty_like(answered)
     for i in range(m):
         k = delay[i]
         grouped[fill[k]] = runs[i]
+        grouped_answered[fill[k]] = answered[i]
         fill[k] += 1
-    return grouped, starts
+    return grouped, grouped_answered, starts
 
 
 @_jit

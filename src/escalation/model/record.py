@@ -91,7 +91,9 @@ class BlockRecorder:
             n=n,
             params=params,
             variables=variables,
-            tracker=ObservationTracker(plan.tracked, n, plan.aliases),
+            tracker=ObservationTracker(
+                plan.tracked, n, plan.aliases, largest_id=horizon * max(plan.n_slots, 1)
+            ),
             ladder_size=len(plan.scenario.ladder),
             boolean_variables=plan.boolean_variables,
         )

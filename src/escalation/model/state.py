@@ -83,6 +83,7 @@ class ObservationTracker:
         requirements: Requirements,
         n: int,
         aliases: dict[ObservationKey, ObservationKey] | None = None,
+        largest_id: int = 0,
     ) -> None:
         self.n = n
         self._tracks: dict[ObservationKey, _Track] = {}
@@ -94,10 +95,13 @@ class ObservationTracker:
         # can look at all the keys its condition reads in one pass (`cause_sources`).
         self.last_days = np.full((len(recorded), n), -math.inf)
         # Per key and run, the last act's (event id, chain length, chain root,
-        # perceived actor): the four a rule reads together, in one cache line.
-        self.causes = np.full((len(with_cause), n, 4), -1, dtype=np.int64)
+        # perceived actor): the four a rule reads together, in one cache line.  They
+        # are at most ``largest_id`` (a chain has at most one act per event id), so
+        # usually fit 32 bits: half the memory of the block's largest table.
+        dtype = np.int32 if largest_id < np.iinfo(np.int32).max else np.int64
+        self.causes = np.full((len(with_cause), n, 4), -1, dtype=dtype)
         self.causes[:, :, 1] = 0  # chain length; no event, no chain root, no actor
-        no_cause = np.empty((0, 4), dtype=np.int64)
+        no_cause = np.empty((0, 4), dtype=dtype)
         for row, key in enumerate(recorded):
             windows = requirements.windows[key]
             ordered = tuple(sorted(windows))
