@@ -849,14 +849,27 @@ def negative_binomial(
         If `mean` is negative, NaN or above 1e15, `dispersion` is not positive and
         finite, or `method` is neither ``"auto"`` nor ``"gamma-poisson"``.
     """
-    if method not in _NB_METHODS:
-        raise ValueError(f"method must be one of {sorted(_NB_METHODS)}, got {method!r}")
+    below = negative_binomial_threshold(method)
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
     ma = _param(mean, r.shape[0], "mean", 0.0, 1e15)
     ka = _param(dispersion, r.shape[0], "dispersion", 0.0, _FMAX, lo_open=True)
-    out, calls = _negbin_kernel(k0, k1, r, d, s, f, ma, ka, _NB_METHODS[method])
+    out, calls = _negbin_kernel(k0, k1, r, d, s, f, ma, ka, below)
     _add_draws(calls)
     return np.asarray(out, dtype=np.int64)
+
+
+def negative_binomial_threshold(method: str) -> float:
+    """The mean from which `negative_binomial`'s ``method`` uses the gamma-Poisson
+    mixture (0 for ``"gamma-poisson"``), as its kernel takes it.
+
+    Raises
+    ------
+    ValueError
+        If `method` is neither ``"auto"`` nor ``"gamma-poisson"``.
+    """
+    if method not in _NB_METHODS:
+        raise ValueError(f"method must be one of {sorted(_NB_METHODS)}, got {method!r}")
+    return _NB_METHODS[method]
 
 
 def draws_consumed() -> int:

@@ -297,3 +297,65 @@ def test_take_where_keeps_the_labelled_elements(gen):
         for got, full in zip(kept, arrays, strict=True):
             assert got.dtype == full.dtype
             assert np.array_equal(got, full[labels == label])
+
+
+@pytest.mark.parametrize("distribution", ["fixed", "poisson", "negative_binomial"])
+@pytest.mark.parametrize("claim", ["unclaimed", "as_is", "inflated", "scaled"])
+@pytest.mark.parametrize("per_run", [False, True])
+def test_casualties_equal_the_generators_draws_and_the_sums(gen, distribution, claim, per_run):
+    key, day, site, claim_site, family = rng.make_key(3), 21, 4321, 8765, 2
+    run_ids = (np.arange(N) * 7 + 11).astype(np.uint32)
+    runs = _runs(gen)
+    ids = run_ids[runs]
+    m = runs.size
+    mean = gen.random(m) * 4 if per_run else np.full(m, 1.5)
+    mean[0] = 0.0
+    dispersion = gen.random(m) + 0.2 if per_run else np.array([0.7])
+    share = gen.random(m) if per_run else np.array([0.6])
+    median = gen.random(m) + 1 if per_run else np.array([1.8])
+    sigma = gen.random(m) if per_run else np.array([0.4])
+    dead = [gen.random(N) for _ in range(3)]
+    want = [d.copy() for d in dead]
+
+    rng.reset_draw_count()
+    if distribution == "fixed":
+        deaths = mean.copy()
+    elif distribution == "poisson":
+        deaths = rng.poisson(key, ids, day, site, mean, family).astype(float)
+    else:
+        k = dispersion if per_run else float(dispersion[0])
+        deaths = rng.negative_binomial(key, ids, day, site, mean, k, family).astype(float)
+    want[0][runs] += deaths
+    admitted = deaths * (share if per_run else share[0])
+    want[1][runs] += admitted
+    heard = admitted
+    if claim == "as_is":
+        heard = deaths
+    elif claim == "inflated":
+        spread = (median, sigma) if per_run else (float(median[0]), float(sigma[0]))
+        heard = deaths * rng.lognormal(key, ids, day, claim_site, *spread, family)
+    elif claim == "scaled":
+        heard = deaths * (median if per_run else median[0])
+    if claim != "unclaimed":
+        want[2][runs] += heard
+    want_calls = rng.draws_consumed()
+
+    codes = {"fixed": kernels.FIXED, "poisson": kernels.POISSON}
+    claims = {
+        "unclaimed": kernels.UNCLAIMED,
+        "as_is": kernels.CLAIMED_AS_IS,
+        "inflated": kernels.CLAIMED_INFLATED,
+        "scaled": kernels.CLAIMED_SCALED,
+    }
+    got_deaths, got_heard, calls = kernels.casualties(
+        *key, ids, day, site, family, codes.get(distribution, kernels.NEGATIVE_BINOMIAL),
+        mean, dispersion, rng.negative_binomial_threshold("auto"), runs, *dead, share,
+        claims[claim], claim_site, median, sigma,
+    )  # fmt: skip
+    assert np.array_equal(got_deaths, deaths)
+    assert np.array_equal(got_heard, heard)
+    assert calls == want_calls
+    for got, expected in zip(dead, want, strict=True):
+        assert np.array_equal(got, expected)
+    if distribution != "fixed":
+        assert 0 < np.count_nonzero(deaths) < m

@@ -318,29 +318,61 @@ class EscalationModel(mesa.Model):
             ):
                 raise ModelError(f"actions.{event.action}.casualties.{side}.mean must be >= 0")
             mean = np.asarray(per_act * event.counts, dtype=np.float64)
+            m = mean.size
             site = self._casualty_sites.get((event.slot, side))
             if site is None:
                 name = f"casualties:{plan.slot_names[event.slot]}:{side}"
                 site = self._casualty_sites[(event.slot, side)] = rng.site_id(name)
-            ids = self.run_ids[event.runs]
+            # The same checks as `escalation.rng.poisson` and `negative_binomial`.
+            shape = _ONE
+            below = 0.0
             if spec.distribution == "fixed":
-                deaths = mean.astype(np.float64)
+                distribution = kernels.FIXED
             elif spec.distribution == "poisson":
-                deaths = rng.poisson(self.key, ids, state.day, site, mean, self.family).astype(
-                    float
-                )
+                distribution = kernels.POISSON
+                mean = rng._param(mean, m, "lam", 0.0, rng._LAM_MAX)
             else:
                 assert spec.dispersion is not None
-                shape = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
-                shape = (shape[event.runs] if shape.ndim else shape) * event.counts
-                deaths = rng.negative_binomial(
-                    self.key, ids, state.day, site, mean, shape, self.family, NEGBIN_METHOD
-                ).astype(float)
-            event_casualties[side] = deaths
+                distribution = kernels.NEGATIVE_BINOMIAL
+                below = rng.negative_binomial_threshold(NEGBIN_METHOD)
+                mean = rng._param(mean, m, "mean", 0.0, 1e15)
+                dispersion = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
+                dispersion = (
+                    dispersion[event.runs] if dispersion.ndim else dispersion
+                ) * event.counts
+                shape = rng._param(dispersion, m, "dispersion", 0.0, rng._FMAX, lo_open=True)
             claimant = event.actor if side == "target" else event.target
-            event_casualties[f"{side}_heard"] = self._count_dead(
-                victim, claimant, event, deaths, side
+            claim, claim_site, median, sigma = self._claim(claimant, event, side)
+            true_dead, admitted_dead, claimed_dead = self._dead_counts(victim)
+            victim_claims = self.recorder.claims.get(victim)
+            share = (
+                _ONE
+                if victim_claims is None
+                else _one_or_each(at(victim_claims.admitted_share, event.runs))
             )
+            deaths, heard, drawn = kernels.casualties(
+                *self.key,
+                self.run_ids[event.runs],
+                state.day,
+                site,
+                self.family,
+                distribution,
+                mean,
+                shape,
+                below,
+                event.runs,
+                true_dead,
+                admitted_dead,
+                claimed_dead,
+                share,
+                claim,
+                claim_site,
+                median,
+                sigma,
+            )
+            rng.count_draws(drawn)
+            event_casualties[side] = deaths
+            event_casualties[f"{side}_heard"] = heard
         self.recorder.casualties[event.slot] = event_casualties
 
     def _site(self, name: str) -> int:
@@ -349,42 +381,29 @@ class EscalationModel(mesa.Model):
             site = self._sites[name] = rng.site_id(name)
         return site
 
-    def _count_dead(
-        self, victim: str, claimant: str | None, event: Event, deaths: FloatArray, side: str
-    ) -> FloatArray:
-        """Add true, admitted and claimed deaths; return what third parties hear.
+    def _claim(
+        self, claimant: str | None, event: Event, side: str
+    ) -> tuple[int, int, FloatArray, FloatArray]:
+        """How ``claimant`` claims the dead of ``event``'s ``side`` (`kernels.casualties`'s
+        ``claim, claim_site, median, sigma``).
 
         An acknowledged act's author claims the enemy dead, inflated; an
         unacknowledged one claims nothing, and others hear the victim's admission.
         """
-        recorder = self.recorder
-        runs = event.runs
-        true_dead, admitted_dead, claimed_dead = self._dead_counts(victim)
-        kernels.add_at(true_dead, runs, deaths)
-        victim_claims = recorder.claims.get(victim)
-        admitted = deaths * (at(victim_claims.admitted_share, runs) if victim_claims else 1.0)
-        kernels.add_at(admitted_dead, runs, admitted)
-        acknowledged = self.scenario.actions[event.action].acknowledged
-        if not acknowledged:
-            return admitted
-        claims = recorder.claims.get(claimant) if claimant else None
+        if not self.scenario.actions[event.action].acknowledged:
+            return kernels.UNCLAIMED, 0, _ONE, _ONE
+        claims = self.recorder.claims.get(claimant) if claimant else None
         if claims is None:
-            claimed = deaths
-        elif claims.inflated:
-            site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
-            claimed = deaths * rng.lognormal(
-                self.key,
-                self.run_ids[runs],
-                self.state.day,
-                site,
-                at(claims.inflation_median, runs),
-                at(claims.inflation_sigma, runs),
-                self.family,
-            )
-        else:
-            claimed = deaths * at(claims.inflation_median, runs)
-        kernels.add_at(claimed_dead, runs, claimed)
-        return claimed
+            return kernels.CLAIMED_AS_IS, 0, _ONE, _ONE
+        runs = event.runs
+        if not claims.inflated:
+            return kernels.CLAIMED_SCALED, 0, _one_or_each(at(claims.inflation_median, runs)), _ONE
+        # The same checks as `escalation.rng.lognormal`.
+        m = runs.size
+        site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
+        median = rng._param(at(claims.inflation_median, runs), m, "median", 0.0, rng._FMAX)
+        sigma = rng._param(at(claims.inflation_sigma, runs), m, "sigma", 0.0, rng._FMAX)
+        return kernels.CLAIMED_INFLATED, site, median, sigma
 
     def _dead_counts(self, victim: str) -> tuple[FloatArray, FloatArray, FloatArray]:
         """The victim's true, admitted and claimed dead (the state's own arrays)."""
@@ -459,6 +478,15 @@ class EscalationModel(mesa.Model):
             if effect.low is not None or effect.high is not None:
                 updated = np.clip(updated, effect.low, effect.high)
             variable[runs] = updated
+
+
+_ONE = np.ones(1)
+"""A parameter of one element that stands for 1 in every run (never written)."""
+
+
+def _one_or_each(value: Any) -> FloatArray:
+    """A number as an array of one element, or a per-run array as it is."""
+    return np.ascontiguousarray(value, dtype=np.float64).reshape(-1)
 
 
 class _Effect(NamedTuple):

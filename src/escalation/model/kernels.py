@@ -17,11 +17,21 @@ import numpy as np
 # draws does it in the same pass as its bookkeeping.  The caller adds the Philox calls
 # to `escalation.rng.count_draws`: one per element drawn, or the number a kernel
 # returns where only some elements draw.
-from escalation.rng import _bernoulli_kernel, _positions, _select_kernel, _uniform_kernel
+from escalation.rng import (
+    _bernoulli_kernel,
+    _negbin_kernel,
+    _normal_kernel,
+    _pick,
+    _poisson_kernel,
+    _positions,
+    _select_kernel,
+    _uniform_kernel,
+)
 
 __all__ = [
     "add_at",
     "apply_effect",
+    "casualties",
     "close_rungs",
     "close_spell",
     "decide_and_fire",
@@ -235,6 +245,83 @@ def add_at(target, runs, values):
     """``target[runs] += values`` for distinct ``runs``, in one pass."""
     for i in range(runs.shape[0]):
         target[runs[i]] += values[i]
+
+
+FIXED, POISSON, NEGATIVE_BINOMIAL = 0, 1, 2
+"""Casualty distributions, as `casualties` takes them."""
+
+UNCLAIMED, CLAIMED_AS_IS, CLAIMED_INFLATED, CLAIMED_SCALED = 0, 1, 2, 3
+"""How the author of an act claims its dead, as `casualties` takes it: an
+unacknowledged act is not claimed (others hear the victim's admission); an
+acknowledged one is claimed as it is (its author has no claims entry), inflated at
+random (lognormal), or scaled by the author's fixed inflation."""
+
+
+@_jit
+def casualties(
+    k0,
+    k1,
+    ids,
+    day,
+    site,
+    family,
+    distribution,
+    mean,
+    dispersion,
+    below,
+    runs,
+    true_dead,
+    admitted_dead,
+    claimed_dead,
+    admitted_share,
+    claim,
+    claim_site,
+    median,
+    sigma,
+):
+    """One side's dead of an act, in the runs ``runs`` (run ids ``ids``), and their count.
+
+    Draws the dead (``distribution``: the mean as it is, Poisson, or negative
+    binomial with `escalation.rng.negative_binomial`'s ``below``: their words and
+    arithmetic), adds them to the victim's true dead, the victim's admitted share to
+    its admitted dead, and, for an acknowledged act, the claim (``claim``, lognormal
+    at ``claim_site`` as `escalation.rng.lognormal`) to its claimed dead.  Parameters
+    of one element stand for every act.  Returns the dead, what third parties hear
+    (the claim, or the admission of an unacknowledged act), and the Philox calls made.
+    """
+    m = runs.shape[0]
+    calls = 0
+    deaths = np.empty(m)
+    if distribution == FIXED:
+        for i in range(m):
+            deaths[i] = _pick(mean, i)
+    else:
+        if distribution == POISSON:
+            drawn, calls = _poisson_kernel(k0, k1, ids, day, site, family, mean)
+        else:
+            drawn, calls = _negbin_kernel(k0, k1, ids, day, site, family, mean, dispersion, below)
+        for i in range(m):
+            deaths[i] = drawn[i]
+    admitted = np.empty(m)
+    for i in range(m):
+        r = runs[i]
+        true_dead[r] += deaths[i]
+        admitted[i] = deaths[i] * _pick(admitted_share, i)
+        admitted_dead[r] += admitted[i]
+    if claim == UNCLAIMED:
+        return deaths, admitted, calls
+    if claim == CLAIMED_AS_IS:
+        claimed = deaths
+    elif claim == CLAIMED_INFLATED:
+        claimed = deaths * _normal_kernel(k0, k1, ids, day, claim_site, family, median, sigma, True)
+        calls += m
+    else:
+        claimed = np.empty(m)
+        for i in range(m):
+            claimed[i] = deaths[i] * _pick(median, i)
+    for i in range(m):
+        claimed_dead[runs[i]] += claimed[i]
+    return deaths, claimed, calls
 
 
 @_jit
