@@ -359,3 +359,87 @@ def test_casualties_equal_the_generators_draws_and_the_sums(gen, distribution, c
         assert np.array_equal(got, expected)
     if distribution != "fixed":
         assert 0 < np.count_nonzero(deaths) < m
+
+
+def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
+    """Three observers of one event: one sure to see it with two tracks, one that may
+    miss it and hears of the dead as a third party, one that keeps no causes."""
+    key, day, family, event_id, by = rng.make_key(6), 33, 1, 4242, 3
+    run_ids = (np.arange(N) * 5 + 2).astype(np.uint32)
+    runs = _runs(gen, size=90)
+    ids = run_ids[runs]
+    counts, deaths, heard = gen.random(runs.size), gen.random(runs.size), gen.random(runs.size)
+    chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
+    sums = gen.normal(size=(9, N))
+    last_days = np.full((4, N), -np.inf)
+    causes = np.full((2, N, 4), -1, dtype=np.int32)
+    # Observer q: (detect, site, hears, tracks as (count rows, casualty rows, last row,
+    # cause row)).
+    observers = [
+        (1.0, 11, False, [([0, 1], [2], 0, 0), ([3], [], 1, -1)]),
+        (0.4, 22, True, [([4], [5, 6], 2, 1)]),
+        (0.7, 33, False, [([7], [8], 3, -1)]),
+    ]
+    want_sums, want_last, want_causes = sums.copy(), last_days.copy(), causes.copy()
+    rng.reset_draw_count()
+    seen_by, kept_by = [], []
+    for p, site, hears, tracks in observers:
+        dead = heard if hears else deaths
+        kept = (runs, counts, dead, chain, root)
+        if p < 1:
+            kept = kernels.keep_seen(*key, ids, day, site, family, np.array([p]), *kept)
+            rng.count_draws(runs.size)
+        seen_by.append(np.isin(runs, kept[0]))
+        kept_by.append(kept)
+        for count_rows, casualty_rows, last_row, cause_row in tracks:
+            kernels.record_acts(
+                want_sums, np.array(count_rows, np.int64), np.array(casualty_rows, np.int64),
+                want_last[last_row],
+                want_causes[cause_row] if cause_row >= 0 else np.empty((0, 4), np.int32),
+                *kept[:3], float(day), event_id, *kept[3:], by,
+            )  # fmt: skip
+    want_calls = rng.draws_consumed()
+
+    def starts(lists):
+        return np.cumsum([0] + [len(rows) for rows in lists])
+
+    def flat(lists):
+        return np.array([row for rows in lists for row in rows], dtype=np.int64)
+
+    per_observer = [
+        ([r for t in tracks for r in t[0]], [r for t in tracks for r in t[1]])
+        for _, _, _, tracks in observers
+    ]
+    count_lists = [c for c, _ in per_observer]
+    casualty_lists = [c for _, c in per_observer]
+    tracks = [t for _, _, _, ts in observers for t in ts]
+    seen, calls = kernels.record_routes(
+        *key, ids, day, family, event_id, by, runs, counts, deaths, heard, chain, root,
+        np.array([p < 1 for p, _, _, _ in observers], np.uint8),
+        np.array([p for p, _, _, _ in observers]),
+        np.array([site for _, site, _, _ in observers]),
+        np.array([hears for _, _, hears, _ in observers], np.uint8),
+        starts(count_lists), flat(count_lists), starts(casualty_lists), flat(casualty_lists),
+        np.array([0, 2, 3, 4]), np.array([t[2] for t in tracks]), np.array([t[3] for t in tracks]),
+        sums, last_days, causes,
+    )  # fmt: skip
+    assert calls == want_calls == 2 * runs.size
+    assert np.array_equal(seen.astype(bool), np.array(seen_by))
+    assert 0 < seen[1].sum() < runs.size
+    assert np.array_equal(sums, want_sums)
+    assert np.array_equal(last_days, want_last)
+    assert np.array_equal(causes, want_causes)
+
+    # Forgetting takes out what each observer saw, as `remove_acts` does per track.
+    kernels.forget_routes(
+        sums, seen, runs, counts, deaths, heard,
+        np.array([hears for _, _, hears, _ in observers], np.uint8),
+        starts(count_lists), flat(count_lists), starts(casualty_lists), flat(casualty_lists),
+    )  # fmt: skip
+    for (_, _, _, obs_tracks), kept in zip(observers, kept_by, strict=True):
+        for count_rows, casualty_rows, _, _ in obs_tracks:
+            kernels.remove_acts(
+                want_sums, np.array(count_rows, np.int64), np.array(casualty_rows, np.int64),
+                *kept[:3],
+            )  # fmt: skip
+    assert np.array_equal(sums, want_sums)

@@ -139,6 +139,37 @@ def test_detection_probability_from_a_parameter_follows_overrides() -> None:
         simulate(subject, 2, parameters={"seen": 1.5})
 
 
+def test_observers_recorded_together_equal_observers_recorded_one_by_one() -> None:
+    """A detection chance given per run takes the one-by-one path; the same chance
+    given once takes the compiled pass that records every such observer of an act
+    together (`ObservationTracker.record_routes`).  Both see the same acts, so every
+    run, its draws and its day-by-day trace are the same."""
+    from escalation import EscalationModel
+
+    perception = (
+        "parameters:\n  seen: {value: 0.45}\n"
+        "perception:\n  detection:\n    - {observer: b, actor: a, probability: seen}\n"
+    )
+    subject = scenario(DETECTION + perception, horizon=40)
+    n = 500
+    made = {}
+    for name, value in (("together", 0.45), ("one by one", np.full(n, 0.45))):
+        model = EscalationModel(subject, runs=n, seed=9, trace=True, parameters={"seen": value})
+        made[name] = (model.run(), model.trace_table())
+        # Where b's view of a's attacks was recorded: with the others, or on its own.
+        layouts = model.recorder._slot_routes.values()
+        alone = [route.observer for _, routes in layouts for route in routes]
+        assert alone == ([] if name == "together" else ["b"])
+    (together, trace), (alone, trace_alone) = made["together"], made["one by one"]
+    assert set(together.columns) == set(alone.columns)
+    for column, values in together.columns.items():
+        assert np.array_equal(values, alone.columns[column], equal_nan=True), column
+    assert together.draws == alone.draws
+    assert trace.equals(trace_alone)
+    notes = together.columns["note_count"]
+    assert 0 < notes.mean() < 39  # b missed some acts and saw others
+
+
 MISATTRIBUTION = """\
 actors:
   a:

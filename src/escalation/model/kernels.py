@@ -39,9 +39,11 @@ __all__ = [
     "delay_groups",
     "fire_each",
     "first_and_count",
+    "forget_routes",
     "hold",
     "keep_seen",
     "record_acts",
+    "record_routes",
     "remember_causes",
     "remove_acts",
     "take_due",
@@ -85,6 +87,120 @@ def record_acts(
             cause[r, 1] = chain[i]
             cause[r, 2] = root[i]
             cause[r, 3] = by
+
+
+@_jit
+def record_routes(
+    k0,
+    k1,
+    ids,
+    day,
+    family,
+    event_id,
+    by,
+    runs,
+    counts,
+    deaths,
+    heard,
+    chain,
+    root,
+    missable,
+    detect,
+    sites,
+    hears,
+    count_start,
+    count_rows,
+    casualty_start,
+    casualty_rows,
+    track_start,
+    last_rows,
+    cause_rows,
+    sums,
+    last_days,
+    causes,
+):
+    """`record_acts` for each observer ``q`` of one event's acts: the acts it sees
+    (where ``missable[q]``, a Bernoulli(``detect[q]``) draw at ``sites[q]``, as
+    `keep_seen` draws) add their counts to its rows ``count_rows[count_start[q]:
+    count_start[q + 1]]`` of ``sums``, their dead (``heard`` where ``hears[q]``,
+    else ``deaths``) to its casualty rows, and for each of its tracks ``t``
+    (``track_start[q]`` to ``track_start[q + 1]``) the day to row ``last_rows[t]``
+    of ``last_days`` and, where ``cause_rows[t]`` >= 0, their identity to that row
+    of ``causes``.
+
+    Returns which acts each observer saw (one row per observer) and the Philox calls.
+    """
+    m = runs.shape[0]
+    observers = missable.shape[0]
+    seen = np.ones((observers, m), np.uint8)
+    calls = 0
+    p = np.empty(1)
+    for q in range(observers):
+        saw = seen[q]
+        if missable[q]:
+            p[0] = detect[q]
+            drawn = _bernoulli_kernel(k0, k1, ids, day & 0xFFFF, sites[q], family, p)
+            for i in range(m):
+                saw[i] = drawn[i]
+            calls += m
+        dead = heard if hears[q] else deaths
+        for j in range(count_start[q], count_start[q + 1]):
+            row = sums[count_rows[j]]
+            for i in range(m):
+                if saw[i]:
+                    row[runs[i]] += counts[i]
+        for j in range(casualty_start[q], casualty_start[q + 1]):
+            row = sums[casualty_rows[j]]
+            for i in range(m):
+                if saw[i]:
+                    row[runs[i]] += dead[i]
+        for t in range(track_start[q], track_start[q + 1]):
+            last_day = last_days[last_rows[t]]
+            for i in range(m):
+                if saw[i]:
+                    last_day[runs[i]] = day
+            if cause_rows[t] >= 0:
+                cause = causes[cause_rows[t]]
+                for i in range(m):
+                    if saw[i]:
+                        r = runs[i]
+                        cause[r, 0] = event_id
+                        cause[r, 1] = chain[i]
+                        cause[r, 2] = root[i]
+                        cause[r, 3] = by
+    return seen, calls
+
+
+@_jit
+def forget_routes(
+    sums,
+    seen,
+    runs,
+    counts,
+    deaths,
+    heard,
+    hears,
+    count_start,
+    count_rows,
+    casualty_start,
+    casualty_rows,
+):
+    """Take out of ``sums`` the acts `record_routes` added to the rows given here
+    (those of the windows they now leave), for the observers that saw them."""
+    m = runs.shape[0]
+    for q in range(seen.shape[0]):
+        saw = seen[q]
+        dead = heard if hears[q] else deaths
+        for j in range(count_start[q], count_start[q + 1]):
+            row = sums[count_rows[j]]
+            for i in range(m):
+                if saw[i]:
+                    row[runs[i]] -= counts[i]
+        for j in range(casualty_start[q], casualty_start[q + 1]):
+            row = sums[casualty_rows[j]]
+            for i in range(m):
+                if saw[i]:
+                    row[runs[i]] -= dead[i]
 
 
 @_jit

@@ -13,7 +13,13 @@ from escalation import rng
 from escalation.model import kernels
 from escalation.model.compiler import ObservationKey
 from escalation.model.plan import ClaimPlan, Plan, at, resolve
-from escalation.model.state import BlockState, ObservationTracker, Observed, _Track
+from escalation.model.state import (
+    BlockState,
+    ObservationTracker,
+    Observed,
+    RouteTable,
+    _Track,
+)
 
 if TYPE_CHECKING:
     from escalation.model.actors import Event
@@ -104,6 +110,7 @@ class BlockRecorder:
         self._cycle_lengths: list[IntArray] = []
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
+        self._slot_routes: dict[int, tuple[RouteTable | None, list[_Route]]] = {}
         self._detect_sites: dict[tuple[str | None, int], int] = {}
         # The casualties of acts that cause none: shared and never written (see
         # `ActorAgent`'s ones).
@@ -208,6 +215,39 @@ class BlockRecorder:
             routes.append(_Route(observer, keys, third_party, detect, blame, tracks, missable))
         return routes
 
+    def _lay_out_routes(
+        self, event: Event, key: tuple[int, int], family: int
+    ) -> tuple[RouteTable | None, list[_Route]]:
+        """An event's observers, split: those who never blame another actor and see
+        it with one chance in every run, recorded together in one compiled pass
+        (`ObservationTracker.record_routes`); the others, one by one."""
+        route_key = (event.actor, event.action, event.target)
+        routes = self._routes.get(route_key)
+        if routes is None:
+            routes = self._routes[route_key] = self._route(*route_key)
+        together = [
+            route
+            for route in routes
+            if route.tracks is not None and not isinstance(route.detect, np.ndarray)
+        ]
+        if not together:
+            return None, routes
+        table = self.state.tracker.route_table(
+            key,
+            family,
+            [
+                (
+                    route.tracks or [],
+                    float(route.detect),
+                    self._detect_site(route.observer, event.slot),
+                    route.third_party and event.target is not None,
+                )
+                for route in together
+            ],
+        )
+        chosen = {id(route) for route in together}
+        return table, [route for route in routes if id(route) not in chosen]
+
     def _detect_site(self, observer: str | None, slot: int) -> int:
         site = self._detect_sites.get((observer, slot))
         if site is None:
@@ -242,10 +282,28 @@ class BlockRecorder:
         actor_index = plan.actor_index(event.actor)
         slot_name = plan.slot_names[event.slot]
         tracker = state.tracker
-        route_key = (event.actor, event.action, event.target)
-        routes = self._routes.get(route_key)
-        if routes is None:
-            routes = self._routes[route_key] = self._route(*route_key)
+        layout = self._slot_routes.get(event.slot)
+        if layout is None:
+            layout = self._slot_routes[event.slot] = self._lay_out_routes(event, key, family)
+        table, routes = layout
+        if table is not None:
+            rng.count_draws(
+                tracker.record_routes(
+                    table,
+                    day,
+                    (
+                        run_ids[event.runs],
+                        event_id,
+                        actor_index,
+                        event.runs,
+                        event.counts,
+                        target_deaths,
+                        heard,
+                        event.chain,
+                        event.root,
+                    ),
+                )
+            )
         for observer, keys, third_party, detect, blame, tracks, missable in routes:
             deaths = heard if third_party and event.target is not None else target_deaths
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root

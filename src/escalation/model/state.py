@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +53,9 @@ class _Track:
     """This track's row of `ObservationTracker.last_days`."""
     cause_row: int
     """Its row of `ObservationTracker.causes`, or -1 if it keeps no causes."""
+    offset: int = 0
+    """Where its ``sums`` begin in `ObservationTracker.sums` (a row numbered ``k``
+    here is row ``offset + k`` there)."""
 
     def __post_init__(self) -> None:
         def numbered(kind: str, windows: Iterable[int | None]) -> IntArray:
@@ -102,25 +106,34 @@ class ObservationTracker:
         self.causes = np.full((len(with_cause), n, 4), -1, dtype=dtype)
         self.causes[:, :, 1] = 0  # chain length; no event, no chain root, no actor
         no_cause = np.empty((0, 4), dtype=dtype)
-        for row, key in enumerate(recorded):
-            windows = requirements.windows[key]
-            ordered = tuple(sorted(windows))
-            read = sorted(
+        reads = [
+            sorted(
                 requirements.sums.get(key, ()),
                 key=lambda item: (-1 if item[0] is None else item[0], item[1]),
             )
+            for key in recorded
+        ]
+        # Every key's sums in one array, so that one call can record an act for
+        # several observers (`record_routes`).
+        self.sums = np.zeros((sum(len(read) for read in reads), n))
+        offset = 0
+        for row, (key, read) in enumerate(zip(recorded, reads, strict=True)):
             cause_row = with_cause.get(key, -1)
             self._tracks[key] = _Track(
-                windows=ordered,
+                windows=tuple(sorted(requirements.windows[key])),
                 rows={item: number for number, item in enumerate(read)},
-                sums=np.zeros((len(read), n)),
+                sums=self.sums[offset : offset + len(read)],
                 last_day=self.last_days[row],
                 cause=self.causes[cause_row] if cause_row >= 0 else no_cause,
                 last_row=row,
                 cause_row=cause_row,
+                offset=offset,
             )
-        # Per day, the batches that leave a window at its start: (track, rows, batch).
-        self._expiring: dict[int, list[tuple[_Track, IntArray, IntArray, Observed]]] = {}
+            offset += len(read)
+        # Per day, what leaves a window at its start, in the order it was recorded:
+        # a batch of one track (track, count rows, casualty rows, batch), or the acts
+        # of one event as several observers saw them (`record_routes`).
+        self._expiring: dict[int, list[Any]] = {}
         for alias, canonical in (aliases or {}).items():
             self._tracks.setdefault(alias, self._tracks[canonical])
 
@@ -133,7 +146,11 @@ class ObservationTracker:
 
         A window's sums lose their acts in the order they were recorded.
         """
-        for track, count_rows, casualty_rows, batch in self._expiring.pop(day, ()):
+        for entry in self._expiring.pop(day, ()):
+            if isinstance(entry, _Forget):
+                kernels.forget_routes(self.sums, *entry)
+                continue
+            track, count_rows, casualty_rows, batch = entry
             kernels.remove_acts(
                 track.sums, count_rows, casualty_rows, batch.runs, batch.counts, batch.casualties
             )
@@ -168,6 +185,118 @@ class ObservationTracker:
                 (track, count_rows, casualty_rows, batch)
             )
 
+    def record_routes(self, routes: RouteTable, day: int, acts: tuple[Any, ...]) -> int:
+        """Record one event's acts as each observer of ``routes`` sees them.
+
+        ``acts`` are the event's (run ids, event id, actor index, runs, counts, dead,
+        dead as third parties hear them, chains, roots); the observers that may miss
+        an act draw whether they see it, as `kernels.keep_seen` does.  Returns the
+        Philox calls made.
+        """
+        ids, event_id, by, runs, counts, deaths, heard, chain, root = acts
+        seen, calls = kernels.record_routes(
+            *routes.key,
+            ids,
+            day,
+            routes.family,
+            event_id,
+            by,
+            runs,
+            counts,
+            deaths,
+            heard,
+            chain,
+            root,
+            routes.missable,
+            routes.detect,
+            routes.sites,
+            routes.heard,
+            routes.count_start,
+            routes.count_rows,
+            routes.casualty_start,
+            routes.casualty_rows,
+            routes.track_start,
+            routes.last_rows,
+            routes.cause_rows,
+            self.sums,
+            self.last_days,
+            self.causes,
+        )
+        for after, count_start, count_rows, casualty_start, casualty_rows in routes.expiry:
+            self._expiring.setdefault(day + after, []).append(
+                _Forget(
+                    seen,
+                    runs,
+                    counts,
+                    deaths,
+                    heard,
+                    routes.heard,
+                    count_start,
+                    count_rows,
+                    casualty_start,
+                    casualty_rows,
+                )
+            )
+        return calls
+
+    def route_table(
+        self,
+        key: tuple[int, int],
+        family: int,
+        observers: Sequence[tuple[Sequence[_Track], float, int, bool]],
+    ) -> RouteTable:
+        """The layout `record_routes` reads for one kind of act and its observers:
+        each observer's tracks, chance to see the act, draw site, and whether it
+        hears of the dead as a third party."""
+        count: list[list[int]] = [[], [0]]  # the rows, where each observer's begin
+        casualty: list[list[int]] = [[], [0]]
+        track_start = [0]
+        for tracks, _, _, _ in observers:
+            for track in tracks:
+                count[0] += (track.offset + track.count_rows).tolist()
+                casualty[0] += (track.offset + track.casualty_rows).tolist()
+            count[1].append(len(count[0]))
+            casualty[1].append(len(casualty[0]))
+            track_start.append(track_start[-1] + len(tracks))
+        tracked = [track for tracks, _, _, _ in observers for track in tracks]
+        expiry = []
+        for after in sorted({w + 1 for track in tracked for w in track.windows}):
+            count_leaving: list[list[int]] = [[], [0]]
+            casualty_leaving: list[list[int]] = [[], [0]]
+            for tracks, _, _, _ in observers:
+                for track in tracks:
+                    for ends, counted, casualties in track.expiry:
+                        if ends == after:
+                            count_leaving[0] += (track.offset + counted).tolist()
+                            casualty_leaving[0] += (track.offset + casualties).tolist()
+                count_leaving[1].append(len(count_leaving[0]))
+                casualty_leaving[1].append(len(casualty_leaving[0]))
+            expiry.append(
+                (
+                    after,
+                    _ints(count_leaving[1]),
+                    _ints(count_leaving[0]),
+                    _ints(casualty_leaving[1]),
+                    _ints(casualty_leaving[0]),
+                )
+            )
+        return RouteTable(
+            key=key,
+            family=family,
+            missable=np.array([p < 1.0 for _, p, _, _ in observers], dtype=np.uint8),
+            detect=np.array([p for _, p, _, _ in observers], dtype=np.float64),
+            sites=np.array([site for _, _, site, _ in observers], dtype=np.int64),
+            heard=np.array([third for _, _, _, third in observers], dtype=np.uint8),
+            count_start=_ints(count[1]),
+            count_rows=_ints(count[0]),
+            casualty_start=_ints(casualty[1]),
+            casualty_rows=_ints(casualty[0]),
+            track_start=_ints(track_start),
+            last_rows=_ints([track.last_row for track in tracked]),
+            cause_rows=_ints([track.cause_row for track in tracked]),
+            expiry=expiry,
+        )
+
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
         track = self._tracks[key]
         return track.sums[track.rows[(within, "count")]]
@@ -189,6 +318,52 @@ class ObservationTracker:
             np.array([track.last_row for track in tracks], dtype=np.int64),
             np.array([track.cause_row for track in tracks], dtype=np.int64),
         )
+
+
+def _ints(values: Sequence[int]) -> IntArray:
+    return np.array(values, dtype=np.int64)
+
+
+class RouteTable(NamedTuple):
+    """Observers of one kind of act that never blame another actor, laid out for
+    `ObservationTracker.record_routes`: a row each, and their rows of the sums as
+    runs of ``count_rows`` (``count_start[q]`` to ``count_start[q + 1]``) and of
+    ``casualty_rows``."""
+
+    key: tuple[int, int]
+    family: int
+    missable: NDArray[np.uint8]
+    detect: FloatArray
+    sites: IntArray
+    heard: NDArray[np.uint8]
+    count_start: IntArray
+    count_rows: IntArray
+    casualty_start: IntArray
+    casualty_rows: IntArray
+    track_start: IntArray
+    """Each observer's tracks: ``track_start[q]`` to ``track_start[q + 1]`` in the
+    next two."""
+    last_rows: IntArray
+    cause_rows: IntArray
+    expiry: list[tuple[int, IntArray, IntArray, IntArray, IntArray]]
+    """Per window's end (days after the acts' day): the rows each observer's acts
+    leave then, laid out as above."""
+
+
+class _Forget(NamedTuple):
+    """One event's acts leaving some windows (`kernels.forget_routes`'s arguments
+    after the sums)."""
+
+    seen: NDArray[np.uint8]
+    runs: IntArray
+    counts: FloatArray
+    deaths: FloatArray
+    heard: FloatArray
+    hears: NDArray[np.uint8]
+    count_start: IntArray
+    count_rows: IntArray
+    casualty_start: IntArray
+    casualty_rows: IntArray
 
 
 @dataclass
