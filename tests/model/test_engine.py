@@ -73,6 +73,16 @@ def test_cooldown_with_certain_acts_gives_a_regular_rhythm() -> None:
     assert replay.events["day"].tolist() == [0, 4, 8, 12, 16]
 
 
+@pytest.mark.parametrize("cooldown", [19, 20, 2**31, 10**15])
+def test_a_cooldown_longer_than_the_horizon_means_never_again(cooldown: int) -> None:
+    # A rule's next free day is kept in 32 bits: one past every day means never.
+    subject = one_actor(
+        f"- {{id: go, do: probe, cooldown: {cooldown}}}\n", "probe: {rung: 1}\n", horizon=21
+    )
+    runs = simulate(subject, 3)
+    assert (runs["probe_count"] == (2 if cooldown == 19 else 1)).all()
+
+
 def test_cooldown_is_respected_by_random_acts() -> None:
     cooldown = 2
     subject = one_actor(

@@ -49,7 +49,7 @@ def test_take_due_continues_only_hostile_chains_of_others(gen):
     actor, event_id = 2, 999
     runs = _runs(gen)
     answered = gen.integers(-1, 6, size=(runs.size, 4))
-    ready_day = np.zeros(N, dtype=np.int64)
+    ready_day = np.zeros(N, dtype=np.int32)
     chain, root, cause, continued = kernels.take_due(
         answered, runs, actor, event_id, True, ready_day, 17
     )
@@ -111,7 +111,7 @@ def _mask_reference(applies, ready_day, check_ready, day, taken, first):
 @pytest.mark.parametrize("check_ready", [False, True])
 def test_decide_mask(gen, first, check_ready):
     applies = (gen.random(N) < 0.6).astype(np.uint8)
-    ready_day = gen.integers(0, 10, N)
+    ready_day = gen.integers(0, 10, N).astype(np.int32)
     taken = (gen.random(N) < 0.3).astype(np.uint8)
     eligible = np.empty(N, np.uint8)
     want_eligible, want_taken = _mask_reference(applies, ready_day, check_ready, 5, taken, first)
@@ -124,7 +124,7 @@ def test_decide_and_fire_equals_its_steps(gen):
     key, day, site, family, p = rng.make_key(5), 12, rng.site_id("rule:x:fire"), 3, 0.4
     run_ids = (np.arange(N) + 1000).astype(np.uint32)
     applies = (gen.random(N) < 0.7).astype(np.uint8)
-    ready = gen.integers(0, 20, size=(2, N))
+    ready = gen.integers(0, 20, size=(2, N)).astype(np.int32)
     taken = (gen.random(N) < 0.2).astype(np.uint8)
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
     want_ready, want_taken = ready.copy(), taken.copy()
@@ -135,7 +135,7 @@ def test_decide_and_fire_equals_its_steps(gen):
     rng.reset_draw_count()
     want_runs = rng.bernoulli_select(key, run_ids, eligible.astype(bool), day, site, p, family)
     assert rng.draws_consumed() == want_drawn
-    want_ready[1, want_runs] = np.iinfo(np.int64).max
+    want_ready[1, want_runs] = kernels.NEVER
     want_answered = _remember_reference(want_runs, last_days, track_causes, rows, crows, hostile)
 
     runs, drawn, answered = kernels.decide_and_fire(
@@ -219,7 +219,7 @@ def test_record_and_remove_acts_round_trip(gen, dtype):
 def test_decide_and_fire_draws_nothing_for_a_certain_probability(gen, p):
     run_ids = np.arange(N, dtype=np.uint32)
     applies = (gen.random(N) < 0.7).astype(np.uint8)
-    ready = np.zeros(N, dtype=np.int64)
+    ready = np.zeros(N, dtype=np.int32)
     taken = np.empty(N, np.uint8)
     eligible = np.empty(N, np.uint8)
     last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)

@@ -86,7 +86,9 @@ class ActorAgent(mesa.Agent):
         self.schedule: list[dict[int, list[tuple[IntArray, IntArray]]]] = [{} for _ in range(count)]
         # The first day each rule may decide again: after its cooldown, never while an
         # act it decided is still waiting for its day.
-        self.ready_day = np.zeros((count, n), dtype=np.int64)
+        # Days fit 32 bits (`kernels.NEVER` stands for never), which halves what
+        # every rule's decision reads each day.
+        self.ready_day = np.zeros((count, n), dtype=np.int32)
         self.pending = [0] * count
         self.cooldown_horizon = [0] * count
         # A single act's count, shared by every event of one act per run.  Nothing
@@ -280,7 +282,7 @@ class ActorAgent(mesa.Agent):
                 base_id + rule.slot,
                 plan.actions[rule.action].hostile,
                 self.ready_day[position],
-                day + rule.cooldown + 1,
+                min(day + rule.cooldown + 1, kernels.NEVER),
             )
             model.events_today.append(
                 Event(

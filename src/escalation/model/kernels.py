@@ -350,9 +350,8 @@ def decide_and_fire(
 def hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostile):
     """The runs where a rule fired: it decides nothing more there until their act is
     done.  Returns what each act answers (`remember_causes`)."""
-    never = np.iinfo(np.int64).max
     for i in range(runs.shape[0]):
-        ready_day[runs[i]] = never
+        ready_day[runs[i]] = NEVER
     return remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile)
 
 
@@ -362,6 +361,10 @@ def add_at(target, runs, values):
     for i in range(runs.shape[0]):
         target[runs[i]] += values[i]
 
+
+NEVER = int(np.iinfo(np.int32).max)
+"""The day a rule's ``ready_day`` holds where it may not decide again (its act is
+waiting, or its cooldown outlasts any horizon): later than every day, in 32 bits."""
 
 FIXED, POISSON, NEGATIVE_BINOMIAL = 0, 1, 2
 """Casualty distributions, as `casualties` takes them."""
