@@ -443,3 +443,24 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
                 *kept[:3],
             )  # fmt: skip
     assert np.array_equal(sums, want_sums)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 16, 23, 10_000])
+def test_any_set_and_all_set_read_every_byte(gen, n):
+    # Words of eight bytes and a tail: a single odd byte anywhere decides.
+    for where in sorted({0, n // 2, n - 1} - {-1}) if n else []:
+        mask = np.zeros(n, dtype=bool)
+        assert not kernels.any_set(mask.view(np.uint8))
+        mask[where] = True
+        assert kernels.any_set(mask.view(np.uint8))
+        assert kernels.all_set(mask.view(np.uint8)) == (n == 1)
+        full = np.ones(n, dtype=bool)
+        assert kernels.all_set(full.view(np.uint8))
+        full[where] = False
+        assert not kernels.all_set(full.view(np.uint8))
+    empty = np.zeros(n, dtype=np.uint8)
+    assert not kernels.any_set(empty)
+    assert kernels.all_set(np.ones(n, dtype=np.uint8))
+    random = gen.random(n) < 0.5
+    assert kernels.any_set(random.view(np.uint8)) == random.any()
+    assert kernels.all_set(random.view(np.uint8)) == random.all()

@@ -162,7 +162,7 @@ class ActorAgent(mesa.Agent):
                 applies = self._everywhere
             else:
                 applies = None
-            if applies is None or not applies.any():
+            if applies is None or not kernels.any_set(applies):
                 # The rule applies in no run: it decides nothing, and leaves the
                 # action to the next rule.
                 if first:

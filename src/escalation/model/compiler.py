@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from escalation.model import kernels
 from escalation.scenario.expressions import (
     ExpressionError,
     parse_expression,
@@ -249,6 +250,9 @@ def _falsity(value: Any) -> Any:
 def _settled(result: Any, decided: bool) -> bool:
     """Whether every run's value is ``decided`` (False for ``and``, True for ``or``)."""
     if isinstance(result, np.ndarray):
+        if result.ndim == 1 and result.dtype == np.bool_:
+            mask = result.view(np.uint8)
+            return kernels.all_set(mask) if decided else not kernels.any_set(mask)
         return not result.any() if not decided else bool(result.all())
     return bool(result) is decided
 

@@ -30,6 +30,8 @@ from escalation.rng import (
 
 __all__ = [
     "add_at",
+    "all_set",
+    "any_set",
     "apply_effect",
     "casualties",
     "close_rungs",
@@ -353,6 +355,38 @@ def hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostil
     for i in range(runs.shape[0]):
         ready_day[runs[i]] = NEVER
     return remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile)
+
+
+@_jit
+def any_set(mask):
+    """Whether a one-byte-per-element mask (a boolean array's uint8 view) has a
+    nonzero byte: eight bytes at a time."""
+    n = mask.shape[0]
+    words = n >> 3
+    packed = np.ascontiguousarray(mask[: words << 3]).view(np.uint64)
+    for w in range(words):
+        if packed[w] != 0:
+            return True
+    for i in range(words << 3, n):
+        if mask[i] != 0:
+            return True
+    return False
+
+
+@_jit
+def all_set(mask):
+    """Whether every byte of a 0/1 mask (a boolean array's uint8 view) is 1."""
+    n = mask.shape[0]
+    words = n >> 3
+    packed = np.ascontiguousarray(mask[: words << 3]).view(np.uint64)
+    ones = np.uint64(0x0101010101010101)
+    for w in range(words):
+        if packed[w] != ones:
+            return False
+    for i in range(words << 3, n):
+        if mask[i] != 1:
+            return False
+    return True
 
 
 @_jit
