@@ -536,3 +536,36 @@ def test_import_does_not_compile():
     src = str(Path(rng.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_parameter_checks_are_the_generators_own() -> None:
+    # The engine checks casualty and claim parameters with these before its fused
+    # kernel: they must refuse what the generators refuse, with the same words.
+    n = RUNS.size
+    bad = [
+        (lambda: rng.poisson(KEY, RUNS, 1, SITE, -1.0), lambda: rng.poisson_parameters(-1.0, n)),
+        (
+            lambda: rng.negative_binomial(KEY, RUNS, 1, SITE, 1.0, 0.0),
+            lambda: rng.negative_binomial_parameters(1.0, 0.0, n),
+        ),
+        (
+            lambda: rng.negative_binomial(KEY, RUNS, 1, SITE, 2e15, 1.0),
+            lambda: rng.negative_binomial_parameters(2e15, 1.0, n),
+        ),
+        (
+            lambda: rng.lognormal(KEY, RUNS, 1, SITE, 1.0, np.nan),
+            lambda: rng.lognormal_parameters(1.0, np.nan, n),
+        ),
+    ]
+    for generator, check in bad:
+        with pytest.raises(ValueError, match="must") as by_generator:
+            generator()
+        with pytest.raises(ValueError, match="must") as by_check:
+            check()
+        assert str(by_check.value) == str(by_generator.value)
+    mean, dispersion = rng.negative_binomial_parameters(2.0, np.full(n, 0.5), n)
+    assert mean.tolist() == [2.0]
+    assert dispersion.shape == (n,)
+    with pytest.raises(ValueError, match="method must be one of"):
+        rng.negative_binomial_threshold("inverse")
+    assert rng.negative_binomial_threshold("gamma-poisson") == 0.0

@@ -60,7 +60,11 @@ __all__ = [
     "poisson",
     "gamma",
     "negative_binomial",
+    "negative_binomial_parameters",
+    "negative_binomial_threshold",
     "lognormal",
+    "lognormal_parameters",
+    "poisson_parameters",
     "draws_consumed",
     "count_draws",
     "reset_draw_count",
@@ -778,8 +782,7 @@ def lognormal(
 ) -> NDArray[np.float64]:
     """Draw ``median * exp(sigma * z)`` per run, ``z`` being `normal` at the same counters."""
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
-    med = _param(median, r.shape[0], "median", 0.0, _FMAX)
-    sig = _param(sigma, r.shape[0], "sigma", 0.0, _FMAX)
+    med, sig = lognormal_parameters(median, sigma, r.shape[0])
     _add_draws(r.shape[0])
     return np.asarray(_normal_kernel(k0, k1, r, d, s, f, med, sig, True), dtype=np.float64)
 
@@ -799,7 +802,7 @@ def poisson(
         If any `lam` is negative, NaN, or above about 9.2e18.
     """
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
-    la = _param(lam, r.shape[0], "lam", 0.0, _LAM_MAX)
+    la = poisson_parameters(lam, r.shape[0])
     out, calls = _poisson_kernel(k0, k1, r, d, s, f, la)
     _add_draws(calls)
     return np.asarray(out, dtype=np.int64)
@@ -851,11 +854,53 @@ def negative_binomial(
     """
     below = negative_binomial_threshold(method)
     k0, k1, r, d, s, f, _ = _prep(key, runs, day, site, family)
-    ma = _param(mean, r.shape[0], "mean", 0.0, 1e15)
-    ka = _param(dispersion, r.shape[0], "dispersion", 0.0, _FMAX, lo_open=True)
+    ma, ka = negative_binomial_parameters(mean, dispersion, r.shape[0])
     out, calls = _negbin_kernel(k0, k1, r, d, s, f, ma, ka, below)
     _add_draws(calls)
     return np.asarray(out, dtype=np.int64)
+
+
+def poisson_parameters(lam: FloatArg, n: int) -> NDArray[np.float64]:
+    """`poisson`'s rate for ``n`` draws, checked as it checks it, as its kernel takes
+    it (one element for all, or one per draw).
+
+    Raises
+    ------
+    ValueError
+        As `poisson`.
+    """
+    return _param(lam, n, "lam", 0.0, _LAM_MAX)
+
+
+def negative_binomial_parameters(
+    mean: FloatArg, dispersion: FloatArg, n: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """`negative_binomial`'s mean and dispersion for ``n`` draws, checked and laid out
+    as `poisson_parameters` does.
+
+    Raises
+    ------
+    ValueError
+        As `negative_binomial`.
+    """
+    return (
+        _param(mean, n, "mean", 0.0, 1e15),
+        _param(dispersion, n, "dispersion", 0.0, _FMAX, lo_open=True),
+    )
+
+
+def lognormal_parameters(
+    median: FloatArg, sigma: FloatArg, n: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """`lognormal`'s median and sigma for ``n`` draws, checked and laid out as
+    `poisson_parameters` does.
+
+    Raises
+    ------
+    ValueError
+        As `lognormal`.
+    """
+    return _param(median, n, "median", 0.0, _FMAX), _param(sigma, n, "sigma", 0.0, _FMAX)
 
 
 def negative_binomial_threshold(method: str) -> float:

@@ -323,24 +323,22 @@ class EscalationModel(mesa.Model):
             if site is None:
                 name = f"casualties:{plan.slot_names[event.slot]}:{side}"
                 site = self._casualty_sites[(event.slot, side)] = rng.site_id(name)
-            # The same checks as `escalation.rng.poisson` and `negative_binomial`.
             shape = _ONE
             below = 0.0
             if spec.distribution == "fixed":
                 distribution = kernels.FIXED
             elif spec.distribution == "poisson":
                 distribution = kernels.POISSON
-                mean = rng._param(mean, m, "lam", 0.0, rng._LAM_MAX)
+                mean = rng.poisson_parameters(mean, m)
             else:
                 assert spec.dispersion is not None
                 distribution = kernels.NEGATIVE_BINOMIAL
                 below = rng.negative_binomial_threshold(NEGBIN_METHOD)
-                mean = rng._param(mean, m, "mean", 0.0, 1e15)
                 dispersion = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
                 dispersion = (
                     dispersion[event.runs] if dispersion.ndim else dispersion
                 ) * event.counts
-                shape = rng._param(dispersion, m, "dispersion", 0.0, rng._FMAX, lo_open=True)
+                mean, shape = rng.negative_binomial_parameters(mean, dispersion, m)
             claimant = event.actor if side == "target" else event.target
             claim, claim_site, median, sigma = self._claim(claimant, event, side)
             true_dead, admitted_dead, claimed_dead = self._dead_counts(victim)
@@ -398,11 +396,10 @@ class EscalationModel(mesa.Model):
         runs = event.runs
         if not claims.inflated:
             return kernels.CLAIMED_SCALED, 0, _one_or_each(at(claims.inflation_median, runs)), _ONE
-        # The same checks as `escalation.rng.lognormal`.
-        m = runs.size
         site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
-        median = rng._param(at(claims.inflation_median, runs), m, "median", 0.0, rng._FMAX)
-        sigma = rng._param(at(claims.inflation_sigma, runs), m, "sigma", 0.0, rng._FMAX)
+        median, sigma = rng.lognormal_parameters(
+            at(claims.inflation_median, runs), at(claims.inflation_sigma, runs), runs.size
+        )
         return kernels.CLAIMED_INFLATED, site, median, sigma
 
     def _dead_counts(self, victim: str) -> tuple[FloatArray, FloatArray, FloatArray]:
