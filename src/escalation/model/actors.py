@@ -304,13 +304,13 @@ class ActorAgent(mesa.Agent):
             if np.any(~(rate >= 0)):
                 bad = np.asarray(rate)[~(np.asarray(rate) >= 0)].flat[0]
                 raise ModelError(f"{self.name}.tempo.{tempo.action}: intensity {bad:g} < 0")
+            rate = np.asarray(rate, dtype=np.float64)
+            if rate.shape != (state.n,):
+                # A writeable array, as the casualty draws pass theirs: a read-only
+                # broadcast would make numba compile the Poisson kernel a second time.
+                rate = np.full(state.n, rate)
             counts = rng.poisson(
-                model.key,
-                model.run_ids,
-                day,
-                tempo.count_site,
-                np.broadcast_to(np.asarray(rate, dtype=np.float64), (state.n,)),
-                model.family,
+                model.key, model.run_ids, day, tempo.count_site, rate, model.family
             )
             runs = np.flatnonzero(counts)
             if runs.size == 0:

@@ -466,7 +466,10 @@ def casualties(
     if claim == CLAIMED_AS_IS:
         claimed = deaths
     elif claim == CLAIMED_INFLATED:
-        claimed = deaths * _normal_kernel(k0, k1, ids, day, claim_site, family, median, sigma, True)
+        factor = _normal_kernel(k0, k1, ids, day, claim_site, family, median, sigma, True)
+        claimed = np.empty(m)
+        for i in range(m):
+            claimed[i] = deaths[i] * factor[i]
         calls += m
     else:
         claimed = np.empty(m)
@@ -531,11 +534,12 @@ def delay_groups(k0, k1, run_ids, runs, answered, day, site, family, low, high):
         starts[k + 1] += starts[k]
     fill = starts[:span].copy()
     grouped = np.empty(m, np.int64)
-    grouped_answered = np.empty_like(answered)
+    grouped_answered = np.empty((m, 4), np.int64)
     for i in range(m):
         k = delay[i]
         grouped[fill[k]] = runs[i]
-        grouped_answered[fill[k]] = answered[i]
+        for c in range(4):  # element by element: a row copy compiles much more code
+            grouped_answered[fill[k], c] = answered[i, c]
         fill[k] += 1
     return grouped, grouped_answered, starts
 
