@@ -82,17 +82,27 @@ class BlockRecorder:
         self.run_ids = run_ids
         self.horizon = horizon
         self._resolve_perception(params)
-        variables = {name: np.full(n, value) for name, value in plan.initial.items()}
+        # Every variable is a row of one array, the daily series first, so that a day's
+        # sums of them all are one reduction (`close_day`); the dictionary keeps the
+        # scenario's order.
+        self.series = self._series_names()
+        rows = {name: row for row, name in enumerate(self.series)}
+        for name in plan.initial:
+            rows.setdefault(name, len(rows))
+        table = np.empty((len(rows), n))
+        variables = {name: table[rows[name]] for name in plan.initial}
+        for name, value in plan.initial.items():
+            variables[name][:] = value
         for name, parameter in plan.initial_parameters.items():
             low, high = plan.variable_bounds[name]
-            value = resolve(
+            variables[name][:] = resolve(
                 parameter,
                 params,
                 f"initial value of {name}",
                 -math.inf if low is None else low,
                 math.inf if high is None else high,
             )
-            variables[name] = np.full(n, value)
+        self._series_table = table[: len(self.series)]
         self.state = BlockState(
             n=n,
             params=params,
@@ -115,9 +125,8 @@ class BlockRecorder:
         # The casualties of acts that cause none: shared and never written (see
         # `ActorAgent`'s ones).
         self._no_deaths = np.zeros(n)
-        self.series = self._series_names()
         self.rung_counts = np.zeros((horizon, len(plan.scenario.ladder)), dtype=np.int64)
-        self.daily_sums = {name: np.zeros(horizon) for name in self.series}
+        self._daily_sums = np.zeros((horizon, len(self.series)))
         sampled = np.flatnonzero(run_ids < path_sample)
         self.sampled = sampled
         self.paths: dict[str, NDArray[Any]] = {
@@ -349,8 +358,9 @@ class BlockRecorder:
         state = self.state
         day = state.day
         self.rung_counts[day] = np.bincount(state.rung, minlength=self.rung_counts.shape[1])
-        for name in self.series:
-            self.daily_sums[name][day] = state.variables[name].sum()
+        # Each row's sum, as `numpy.sum` of the row alone would give it (the same
+        # pairwise summation).
+        self._daily_sums[day] = self._series_table.sum(axis=1)
         if self.sampled.size:
             self.paths["rung"][day] = state.rung[self.sampled]
             for name in self.series:
@@ -415,7 +425,7 @@ class BlockRecorder:
             outcome_names=tuple(name for name, _ in plan.outcomes),
             cycles=cycles,
             rung_counts=self.rung_counts,
-            daily_sums=self.daily_sums,
+            daily_sums={name: self._daily_sums[:, k].copy() for k, name in enumerate(self.series)},
             paths={"run_id": self.run_ids[self.sampled], **self.paths},
             spells=self._spell_table(),
             draws=rng.draws_consumed() - self._draws_start,
