@@ -621,3 +621,21 @@ def test_conditional_probability_depending_on_the_state() -> None:
         extra="world:\n  tally: {initial: 0}\n",
     )
     assert simulate(subject, 3)["probe_count"].tolist() == [3, 3, 3]
+
+
+def test_each_daily_sum_is_its_own_variables_sum() -> None:
+    # The variables are rows of one array, summed together each day: the last day's
+    # sums must be those of each variable's final values, bit for bit.
+    result = EscalationModel(REFERENCE, runs=300, seed=4, horizon_days=40).run()
+    sums = result.daily_sums
+    checked = 0
+    for name, daily in sums.items():
+        assert daily.shape == (40,)
+        actor, _, variable = name.partition(".")
+        column = f"{actor}_dead_true" if variable == "casualties" else f"final_{name}"
+        if column not in result.columns:  # a boolean world variable has no final value
+            continue
+        assert daily[-1] == result.columns[column].sum(), name
+        checked += 1
+    assert checked > 10
+    assert len({float(daily[-1]) for daily in sums.values()}) > 5  # rows not mixed up
