@@ -357,36 +357,34 @@ def hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostil
     return remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile)
 
 
-@_jit
-def any_set(mask):
-    """Whether a one-byte-per-element mask (a boolean array's uint8 view) has a
-    nonzero byte: eight bytes at a time."""
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _every_byte(mask, byte):
+    """Whether every byte of a one-byte-per-element mask equals ``byte``: eight bytes
+    at a time, since the masks asked about are mostly all zero."""
     n = mask.shape[0]
     words = n >> 3
     packed = np.ascontiguousarray(mask[: words << 3]).view(np.uint64)
+    word = np.uint64(byte) * np.uint64(0x0101010101010101)
     for w in range(words):
-        if packed[w] != 0:
-            return True
+        if packed[w] != word:
+            return False
     for i in range(words << 3, n):
-        if mask[i] != 0:
-            return True
-    return False
+        if mask[i] != byte:
+            return False
+    return True
+
+
+@_jit
+def any_set(mask):
+    """Whether a one-byte-per-element mask (a boolean array's uint8 view) has a
+    nonzero byte."""
+    return not _every_byte(mask, 0)
 
 
 @_jit
 def all_set(mask):
     """Whether every byte of a 0/1 mask (a boolean array's uint8 view) is 1."""
-    n = mask.shape[0]
-    words = n >> 3
-    packed = np.ascontiguousarray(mask[: words << 3]).view(np.uint64)
-    ones = np.uint64(0x0101010101010101)
-    for w in range(words):
-        if packed[w] != ones:
-            return False
-    for i in range(words << 3, n):
-        if mask[i] != 1:
-            return False
-    return True
+    return _every_byte(mask, 1)
 
 
 @_jit
