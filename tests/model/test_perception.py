@@ -170,6 +170,61 @@ def test_observers_recorded_together_equal_observers_recorded_one_by_one() -> No
     assert 0 < notes.mean() < 39  # b missed some acts and saw others
 
 
+MANY_TRACKS = """\
+parameters:
+  seen: {value: 0.6}
+actors:
+  a:
+    name: A
+    kind: state
+    policy:
+      - {id: go, do: attack, target: c, probability: 0.7}
+      - {id: raid, do: raid, target: c, probability: 0.3}
+  b:
+    name: B
+    kind: state
+    policy:
+      - {id: one, when: "count(attack, by=a, within=1) > 0", do: note}
+      - {id: three, when: "count(attack, within=3) >= 2", do: warn}
+      - {id: dead, when: "casualties(attack, by=a, within=5) > 6", do: protest}
+      - {id: any, when: "hostile(by=a, within=2) > 1 and days_since(raid, by=a) > 1", do: mark}
+  c: {name: C, kind: state}
+actions:
+  attack:
+    rung: 1
+    hostile: true
+    casualties: {target: {distribution: poisson, mean: 2}}
+  raid: {rung: 1, hostile: true}
+  note: {rung: 0}
+  warn: {rung: 0}
+  protest: {rung: 0}
+  mark: {rung: 0}
+perception:
+  detection:
+    - {observer: b, actor: a, probability: seen}
+"""
+
+
+def test_an_observer_with_several_tracks_and_windows_is_recorded_alike_both_ways() -> None:
+    """As above, for an observer whose keys split an act over several tracks and
+    windows of 1 to 5 days (and all history, for `days_since`)."""
+    from escalation import EscalationModel
+
+    subject = scenario(MANY_TRACKS, horizon=60)
+    n = 400
+    made = []
+    for value in (0.6, np.full(n, 0.6)):
+        model = EscalationModel(subject, runs=n, seed=5, trace=True, parameters={"seen": value})
+        made.append((model.run(), model.trace_table()))
+    (together, trace), (alone, trace_alone) = made
+    for column, values in together.columns.items():
+        assert np.array_equal(values, alone.columns[column], equal_nan=True), column
+    assert together.draws == alone.draws
+    assert trace.equals(trace_alone)
+    for act in ("note", "warn", "protest", "mark"):
+        assert 0 < together.columns[f"{act}_count"].mean() < 59, act
+
+
 MISATTRIBUTION = """\
 actors:
   a:
