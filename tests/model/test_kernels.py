@@ -18,16 +18,6 @@ def _runs(gen, n=N, size=60):
     return np.sort(gen.choice(n, size=size, replace=False)).astype(np.int64)
 
 
-def test_add_at_matches_fancy_index_add(gen):
-    target = gen.normal(size=N)
-    expected = target.copy()
-    runs = _runs(gen)
-    values = gen.normal(size=runs.size)
-    expected[runs] += values
-    kernels.add_at(target, runs, values)
-    assert np.array_equal(target, expected)
-
-
 @pytest.mark.parametrize("add", [False, True])
 @pytest.mark.parametrize("scalar", [False, True])
 @pytest.mark.parametrize(("low", "high"), [(-np.inf, np.inf), (0.0, 1.0), (-0.5, np.inf)])
@@ -193,25 +183,30 @@ def test_close_spell(gen):
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
-def test_record_and_remove_acts_round_trip(gen, dtype):
+def test_record_and_forget_routes_round_trip(gen, dtype):
+    # One observer who sees every act, with one track.
     sums = gen.normal(size=(3, N))
     start = sums.copy()
-    last_day = np.full(N, -np.inf)
-    cause = np.full((N, 4), -1, dtype=dtype)
+    last_days = np.full((1, N), -np.inf)
+    causes = np.full((1, N, 4), -1, dtype=dtype)
     runs = _runs(gen)
     counts, deaths = gen.random(runs.size), gen.random(runs.size)
     chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
-    count_rows, casualty_rows = np.array([0, 2]), np.array([1])
-    kernels.record_acts(
-        sums, count_rows, casualty_rows, last_day, cause, runs, counts, deaths, 6.0, 41,
-        chain, root, 2,
+    rows = (np.array([0, 2]), np.array([0, 2]), np.array([0, 1]), np.array([1]))
+    one = np.zeros(1, np.uint8)
+    seen, calls = kernels.record_routes(
+        0, 0, np.empty(0, np.uint32), 6, 0, 41, 2, runs, counts, deaths, deaths, chain, root,
+        one, np.ones(1), np.zeros(1, np.int64), one, *rows,
+        np.array([0, 1]), np.array([0]), np.array([0]), sums, last_days, causes,
     )  # fmt: skip
+    assert calls == 0
+    assert seen.all()
     assert np.array_equal(sums[0, runs], start[0, runs] + counts)
     assert np.array_equal(sums[1, runs], start[1, runs] + deaths)
-    assert np.all(last_day[runs] == 6.0)
+    assert np.all(last_days[0, runs] == 6.0)
     want = np.stack([np.full(runs.size, 41), chain, root, np.full(runs.size, 2)], axis=1)
-    assert np.array_equal(cause[runs], want)
-    kernels.remove_acts(sums, count_rows, casualty_rows, runs, counts, deaths)
+    assert np.array_equal(causes[0, runs], want)
+    kernels.forget_routes(sums, seen, runs, counts, deaths, deaths, one, *rows)
     assert np.allclose(sums, start, rtol=0, atol=1e-12)
 
 
@@ -391,13 +386,18 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
             rng.count_draws(runs.size)
         seen_by.append(np.isin(runs, kept[0]))
         kept_by.append(kept)
+        seen_runs, seen_counts, seen_dead, seen_chain, seen_root = kept
         for count_rows, casualty_rows, last_row, cause_row in tracks:
-            kernels.record_acts(
-                want_sums, np.array(count_rows, np.int64), np.array(casualty_rows, np.int64),
-                want_last[last_row],
-                want_causes[cause_row] if cause_row >= 0 else np.empty((0, 4), np.int32),
-                *kept[:3], float(day), event_id, *kept[3:], by,
-            )  # fmt: skip
+            for row in count_rows:
+                want_sums[row, seen_runs] += seen_counts
+            for row in casualty_rows:
+                want_sums[row, seen_runs] += seen_dead
+            want_last[last_row, seen_runs] = day
+            if cause_row >= 0:
+                want_causes[cause_row, seen_runs] = np.stack(
+                    [np.full(seen_runs.size, event_id), seen_chain, seen_root,
+                     np.full(seen_runs.size, by)], axis=1,
+                )  # fmt: skip
     want_calls = rng.draws_consumed()
 
     def starts(lists):
@@ -430,18 +430,19 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
     assert np.array_equal(last_days, want_last)
     assert np.array_equal(causes, want_causes)
 
-    # Forgetting takes out what each observer saw, as `remove_acts` does per track.
+    # Forgetting takes out what each observer saw, from each of its rows.
     kernels.forget_routes(
         sums, seen, runs, counts, deaths, heard,
         np.array([hears for _, _, hears, _ in observers], np.uint8),
         starts(count_lists), flat(count_lists), starts(casualty_lists), flat(casualty_lists),
     )  # fmt: skip
     for (_, _, _, obs_tracks), kept in zip(observers, kept_by, strict=True):
+        seen_runs, seen_counts, seen_dead = kept[:3]
         for count_rows, casualty_rows, _, _ in obs_tracks:
-            kernels.remove_acts(
-                want_sums, np.array(count_rows, np.int64), np.array(casualty_rows, np.int64),
-                *kept[:3],
-            )  # fmt: skip
+            for row in count_rows:
+                want_sums[row, seen_runs] -= seen_counts
+            for row in casualty_rows:
+                want_sums[row, seen_runs] -= seen_dead
     assert np.array_equal(sums, want_sums)
 
 

@@ -8,12 +8,13 @@ practically any seed, while a wrong mean or a wrong rule fails.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 from small_scenarios import scenario, simulate, within_se
 
-from escalation import ModelError
+from escalation import ModelError, Scenario
 
 # -- claims, detection, misattribution ---------------------------------------------------
 
@@ -139,34 +140,44 @@ def test_detection_probability_from_a_parameter_follows_overrides() -> None:
         simulate(subject, 2, parameters={"seen": 1.5})
 
 
-def test_observers_recorded_together_equal_observers_recorded_one_by_one() -> None:
-    """A detection chance given per run takes the one-by-one path; the same chance
-    given once takes the compiled pass that records every such observer of an act
-    together (`ObservationTracker.record_routes`).  Both see the same acts, so every
-    run, its draws and its day-by-day trace are the same."""
+def _recorded_both_ways(subject: Scenario, runs: int, seed: int, seen: float) -> list[Any]:
+    """The block run with the detection chance ``seen`` given once (observers recorded
+    together) and given per run (one by one): every run, draw and trace line must be
+    the same.  Returns both models, together first."""
     from escalation import EscalationModel
 
-    perception = (
-        "parameters:\n  seen: {value: 0.45}\n"
-        "perception:\n  detection:\n    - {observer: b, actor: a, probability: seen}\n"
-    )
-    subject = scenario(DETECTION + perception, horizon=40)
-    n = 500
-    made = {}
-    for name, value in (("together", 0.45), ("one by one", np.full(n, 0.45))):
-        model = EscalationModel(subject, runs=n, seed=9, trace=True, parameters={"seen": value})
-        made[name] = (model.run(), model.trace_table())
-        # Where b's view of a's attacks was recorded: with the others, or on its own.
-        layouts = model.recorder._slot_routes.values()
-        alone = [route.observer for _, routes in layouts for route in routes]
-        assert alone == ([] if name == "together" else ["b"])
-    (together, trace), (alone, trace_alone) = made["together"], made["one by one"]
+    models, made = [], []
+    for value in (seen, np.full(runs, seen)):
+        model = EscalationModel(
+            subject, runs=runs, seed=seed, trace=True, parameters={"seen": value}
+        )
+        models.append(model)
+        made.append((model.run(), model.trace_table()))
+    (together, trace), (alone, trace_alone) = made
     assert set(together.columns) == set(alone.columns)
     for column, values in together.columns.items():
         assert np.array_equal(values, alone.columns[column], equal_nan=True), column
     assert together.draws == alone.draws
     assert trace.equals(trace_alone)
-    notes = together.columns["note_count"]
+    return models
+
+
+def test_observers_recorded_together_equal_observers_recorded_one_by_one() -> None:
+    """A detection chance given per run takes the one-by-one path; the same chance
+    given once takes the compiled pass that records every such observer of an act
+    together (`ObservationTracker.record_routes`).  Both see the same acts, so every
+    run, its draws and its day-by-day trace are the same."""
+    perception = (
+        "parameters:\n  seen: {value: 0.45}\n"
+        "perception:\n  detection:\n    - {observer: b, actor: a, probability: seen}\n"
+    )
+    subject = scenario(DETECTION + perception, horizon=40)
+    together, one_by_one = _recorded_both_ways(subject, 500, 9, 0.45)
+    # Where b's view of a's attacks was recorded: with the others, or on its own.
+    for model, alone in ((together, []), (one_by_one, ["b"])):
+        layouts = model.recorder._slot_routes.values()
+        assert [route.observer for _, routes in layouts for route in routes] == alone
+    notes = together.result.columns["note_count"]
     assert 0 < notes.mean() < 39  # b missed some acts and saw others
 
 
@@ -208,21 +219,9 @@ perception:
 def test_an_observer_with_several_tracks_and_windows_is_recorded_alike_both_ways() -> None:
     """As above, for an observer whose keys split an act over several tracks and
     windows of 1 to 5 days (and all history, for `days_since`)."""
-    from escalation import EscalationModel
-
-    subject = scenario(MANY_TRACKS, horizon=60)
-    n = 400
-    made = []
-    for value in (0.6, np.full(n, 0.6)):
-        model = EscalationModel(subject, runs=n, seed=5, trace=True, parameters={"seen": value})
-        made.append((model.run(), model.trace_table()))
-    (together, trace), (alone, trace_alone) = made
-    for column, values in together.columns.items():
-        assert np.array_equal(values, alone.columns[column], equal_nan=True), column
-    assert together.draws == alone.draws
-    assert trace.equals(trace_alone)
+    together, _ = _recorded_both_ways(scenario(MANY_TRACKS, horizon=60), 400, 5, 0.6)
     for act in ("note", "warn", "protest", "mark"):
-        assert 0 < together.columns[f"{act}_count"].mean() < 59, act
+        assert 0 < together.result.columns[f"{act}_count"].mean() < 59, act
 
 
 MISATTRIBUTION = """\

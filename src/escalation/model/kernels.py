@@ -29,7 +29,6 @@ from escalation.rng import (
 )
 
 __all__ = [
-    "add_at",
     "all_set",
     "any_set",
     "apply_effect",
@@ -44,51 +43,13 @@ __all__ = [
     "forget_routes",
     "hold",
     "keep_seen",
-    "record_acts",
     "record_routes",
     "remember_causes",
-    "remove_acts",
     "take_due",
     "take_where",
 ]
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-
-
-@_jit
-def record_acts(
-    sums,
-    count_rows,
-    casualty_rows,
-    last_day,
-    cause,
-    runs,
-    counts,
-    casualties,
-    day,
-    event_id,
-    chain,
-    root,
-    by,
-):
-    """Add acts to an observation track.
-
-    ``sums`` rows numbered in ``count_rows`` take the acts' counts, those in
-    ``casualty_rows`` their casualties; ``cause`` holds, per run, the last act's
-    (event, chain, root, perceived actor), or has no rows.
-    """
-    _scatter(sums, count_rows, runs, counts, False)
-    _scatter(sums, casualty_rows, runs, casualties, False)
-    m = runs.shape[0]
-    for i in range(m):
-        last_day[runs[i]] = day
-    if cause.shape[0] > 0:
-        for i in range(m):
-            r = runs[i]
-            cause[r, 0] = event_id
-            cause[r, 1] = chain[i]
-            cause[r, 2] = root[i]
-            cause[r, 3] = by
 
 
 @_jit
@@ -121,7 +82,7 @@ def record_routes(
     last_days,
     causes,
 ):
-    """`record_acts` for each observer ``q`` of one event's acts: the acts it sees
+    """Record one event's acts for each observer ``q``: the acts it sees
     (where ``missable[q]``, a Bernoulli(``detect[q]``) draw at ``sites[q]``, as
     `keep_seen` draws) add their counts to its rows ``count_rows[count_start[q]:
     count_start[q + 1]]`` of ``sums``, their dead (``heard`` where ``hears[q]``,
@@ -146,16 +107,12 @@ def record_routes(
                 saw[i] = drawn[i]
             calls += m
         dead = heard if hears[q] else deaths
-        for j in range(count_start[q], count_start[q + 1]):
-            row = sums[count_rows[j]]
-            for i in range(m):
-                if saw[i]:
-                    row[runs[i]] += counts[i]
-        for j in range(casualty_start[q], casualty_start[q + 1]):
-            row = sums[casualty_rows[j]]
-            for i in range(m):
-                if saw[i]:
-                    row[runs[i]] += dead[i]
+        _scatter_seen(
+            sums, count_rows, count_start[q], count_start[q + 1], runs, counts, saw, False
+        )
+        _scatter_seen(
+            sums, casualty_rows, casualty_start[q], casualty_start[q + 1], runs, dead, saw, False
+        )
         for t in range(track_start[q], track_start[q + 1]):
             last_day = last_days[last_rows[t]]
             for i in range(m):
@@ -189,39 +146,27 @@ def forget_routes(
 ):
     """Take out of ``sums`` the acts `record_routes` added to the rows given here
     (those of the windows they now leave), for the observers that saw them."""
-    m = runs.shape[0]
     for q in range(seen.shape[0]):
         saw = seen[q]
         dead = heard if hears[q] else deaths
-        for j in range(count_start[q], count_start[q + 1]):
-            row = sums[count_rows[j]]
-            for i in range(m):
-                if saw[i]:
-                    row[runs[i]] -= counts[i]
-        for j in range(casualty_start[q], casualty_start[q + 1]):
-            row = sums[casualty_rows[j]]
-            for i in range(m):
-                if saw[i]:
-                    row[runs[i]] -= dead[i]
-
-
-@_jit
-def remove_acts(sums, count_rows, casualty_rows, runs, counts, casualties):
-    """Take acts out of a window's sums (its rows in ``count_rows``, ``casualty_rows``)."""
-    _scatter(sums, count_rows, runs, counts, True)
-    _scatter(sums, casualty_rows, runs, casualties, True)
+        _scatter_seen(sums, count_rows, count_start[q], count_start[q + 1], runs, counts, saw, True)
+        _scatter_seen(
+            sums, casualty_rows, casualty_start[q], casualty_start[q + 1], runs, dead, saw, True
+        )
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _scatter(sums, rows, runs, values, subtract):
-    """Add (or subtract) ``values`` at ``runs`` in each of the ``rows`` of ``sums``."""
-    for j in range(rows.shape[0]):
+def _scatter_seen(sums, rows, first, last, runs, values, saw, subtract):
+    """Add (or subtract) the ``values`` of the acts in ``saw`` at their ``runs``, in
+    rows ``rows[first:last]`` of ``sums``."""
+    for j in range(first, last):
         row = sums[rows[j]]
         for i in range(runs.shape[0]):
-            if subtract:
-                row[runs[i]] -= values[i]
-            else:
-                row[runs[i]] += values[i]
+            if saw[i]:
+                if subtract:
+                    row[runs[i]] -= values[i]
+                else:
+                    row[runs[i]] += values[i]
 
 
 @_jit
@@ -385,13 +330,6 @@ def any_set(mask):
 def all_set(mask):
     """Whether every byte of a 0/1 mask (a boolean array's uint8 view) is 1."""
     return _every_byte(mask, 1)
-
-
-@_jit
-def add_at(target, runs, values):
-    """``target[runs] += values`` for distinct ``runs``, in one pass."""
-    for i in range(runs.shape[0]):
-        target[runs[i]] += values[i]
 
 
 NEVER = int(np.iinfo(np.int32).max)

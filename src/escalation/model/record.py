@@ -234,28 +234,18 @@ class BlockRecorder:
         routes = self._routes.get(route_key)
         if routes is None:
             routes = self._routes[route_key] = self._route(*route_key)
-        together = [
-            route
-            for route in routes
-            if route.tracks is not None and not isinstance(route.detect, np.ndarray)
-        ]
+        together: list[tuple[list[_Track], float, int, bool]] = []
+        alone: list[_Route] = []
+        for route in routes:
+            if route.tracks is None or isinstance(route.detect, np.ndarray):
+                alone.append(route)
+                continue
+            site = self._detect_site(route.observer, event.slot)
+            third_party = route.third_party and event.target is not None
+            together.append((route.tracks, float(route.detect), site, third_party))
         if not together:
-            return None, routes
-        table = self.state.tracker.route_table(
-            key,
-            family,
-            [
-                (
-                    route.tracks or [],
-                    float(route.detect),
-                    self._detect_site(route.observer, event.slot),
-                    route.third_party and event.target is not None,
-                )
-                for route in together
-            ],
-        )
-        chosen = {id(route) for route in together}
-        return table, [route for route in routes if id(route) not in chosen]
+            return None, alone
+        return self.state.tracker.route_table(key, family, together), alone
 
     def _detect_site(self, observer: str | None, slot: int) -> int:
         site = self._detect_sites.get((observer, slot))
@@ -300,17 +290,15 @@ class BlockRecorder:
                 tracker.record_routes(
                     table,
                     day,
-                    (
-                        run_ids[event.runs],
-                        event_id,
-                        actor_index,
-                        event.runs,
-                        event.counts,
-                        target_deaths,
-                        heard,
-                        event.chain,
-                        event.root,
-                    ),
+                    run_ids[event.runs],
+                    event_id,
+                    actor_index,
+                    event.runs,
+                    event.counts,
+                    target_deaths,
+                    heard,
+                    event.chain,
+                    event.root,
                 )
             )
         for observer, keys, third_party, detect, blame, tracks, missable in routes:

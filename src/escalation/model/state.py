@@ -38,24 +38,20 @@ class Observed:
 class _Track:
     """What one observer knows of one kind of act: the sums read, and the last act.
 
-    ``sums`` has one row per sum an expression reads: a (window or None for all
-    history, "count" or "casualties") pair, numbered in ``rows``; ``cause`` holds,
-    per run, the last act's (event id, chain length, chain root, perceived actor),
-    kept only for keys a rule's condition reads.
+    Its sums are rows of `ObservationTracker.sums`, one per sum an expression reads: a
+    (window or None for all history, "count" or "casualties") pair, numbered in
+    ``rows``; its last act's day is row ``last_row`` of `ObservationTracker.last_days`
+    and, for keys a rule's condition reads, its (event id, chain length, chain root,
+    perceived actor) row ``cause_row`` of `ObservationTracker.causes`.
     """
 
     windows: tuple[int, ...]
     rows: dict[tuple[int | None, str], int]
-    sums: FloatArray
     last_day: FloatArray
-    cause: IntArray
     last_row: int
     """This track's row of `ObservationTracker.last_days`."""
     cause_row: int
     """Its row of `ObservationTracker.causes`, or -1 if it keeps no causes."""
-    offset: int = 0
-    """Where its ``sums`` begin in `ObservationTracker.sums` (a row numbered ``k``
-    here is row ``offset + k`` there)."""
 
     def __post_init__(self) -> None:
         def numbered(kind: str, windows: Iterable[int | None]) -> IntArray:
@@ -105,7 +101,6 @@ class ObservationTracker:
         dtype = np.int32 if largest_id < np.iinfo(np.int32).max else np.int64
         self.causes = np.full((len(with_cause), n, 4), -1, dtype=dtype)
         self.causes[:, :, 1] = 0  # chain length; no event, no chain root, no actor
-        no_cause = np.empty((0, 4), dtype=dtype)
         reads = [
             sorted(
                 requirements.sums.get(key, ()),
@@ -118,22 +113,19 @@ class ObservationTracker:
         self.sums = np.zeros((sum(len(read) for read in reads), n))
         offset = 0
         for row, (key, read) in enumerate(zip(recorded, reads, strict=True)):
-            cause_row = with_cause.get(key, -1)
             self._tracks[key] = _Track(
                 windows=tuple(sorted(requirements.windows[key])),
-                rows={item: number for number, item in enumerate(read)},
-                sums=self.sums[offset : offset + len(read)],
+                rows={item: offset + number for number, item in enumerate(read)},
                 last_day=self.last_days[row],
-                cause=self.causes[cause_row] if cause_row >= 0 else no_cause,
                 last_row=row,
-                cause_row=cause_row,
-                offset=offset,
+                cause_row=with_cause.get(key, -1),
             )
             offset += len(read)
-        # Per day, what leaves a window at its start, in the order it was recorded:
-        # a batch of one track (track, count rows, casualty rows, batch), or the acts
-        # of one event as several observers saw them (`record_routes`).
-        self._expiring: dict[int, list[Any]] = {}
+        # Per track, its layout for `record_routes` as a lone observer (`record_track`).
+        self._alone: dict[int, RouteTable] = {}
+        # Per day, the acts that leave a window at its start, in the order they were
+        # recorded (`kernels.forget_routes`'s arguments after the sums).
+        self._expiring: dict[int, list[_Forget]] = {}
         for alias, canonical in (aliases or {}).items():
             self._tracks.setdefault(alias, self._tracks[canonical])
 
@@ -146,14 +138,8 @@ class ObservationTracker:
 
         A window's sums lose their acts in the order they were recorded.
         """
-        for entry in self._expiring.pop(day, ()):
-            if isinstance(entry, _Forget):
-                kernels.forget_routes(self.sums, *entry)
-                continue
-            track, count_rows, casualty_rows, batch = entry
-            kernels.remove_acts(
-                track.sums, count_rows, casualty_rows, batch.runs, batch.counts, batch.casualties
-            )
+        for leaving in self._expiring.pop(day, ()):
+            kernels.forget_routes(self.sums, *leaving)
 
     def track(self, key: ObservationKey) -> _Track:
         """The track of ``key`` (the same for a key and its aliases)."""
@@ -164,36 +150,45 @@ class ObservationTracker:
         self.record_track(self._tracks[key], day, batch, event_id)
 
     def record_track(self, track: _Track, day: int, batch: Observed, event_id: int) -> None:
-        """Add the acts of ``batch`` to ``track`` (see `track`)."""
-        kernels.record_acts(
-            track.sums,
-            track.count_rows,
-            track.casualty_rows,
-            track.last_day,
-            track.cause,
+        """Add the acts of ``batch`` to ``track`` (see `track`): `record_routes` for
+        the track as a lone observer who sees every act."""
+        alone = self._alone.get(id(track))
+        if alone is None:
+            alone = self._alone[id(track)] = self.route_table((0, 0), 0, [([track], 1.0, 0, False)])
+        self.record_routes(
+            alone,
+            day,
+            _NO_IDS,
+            event_id,
+            batch.by,
             batch.runs,
             batch.counts,
             batch.casualties,
-            float(day),
-            event_id,
+            batch.casualties,
             batch.chain,
             batch.root,
-            batch.by,
         )
-        for after, count_rows, casualty_rows in track.expiry:
-            self._expiring.setdefault(day + after, []).append(
-                (track, count_rows, casualty_rows, batch)
-            )
 
-    def record_routes(self, routes: RouteTable, day: int, acts: tuple[Any, ...]) -> int:
-        """Record one event's acts as each observer of ``routes`` sees them.
-
-        ``acts`` are the event's (run ids, event id, actor index, runs, counts, dead,
-        dead as third parties hear them, chains, roots); the observers that may miss
+    def record_routes(
+        self,
+        routes: RouteTable,
+        day: int,
+        ids: NDArray[np.uint32],
+        event_id: int,
+        by: int,
+        runs: IntArray,
+        counts: FloatArray,
+        deaths: FloatArray,
+        heard: FloatArray,
+        chain: IntArray,
+        root: IntArray,
+    ) -> int:
+        """Record one event's acts (in ``runs``, run ids ``ids``, by actor ``by``) as
+        each observer of ``routes`` sees them: their counts, their dead (``heard``:
+        as third parties hear of them), chains and roots.  The observers that may miss
         an act draw whether they see it, as `kernels.keep_seen` does.  Returns the
         Philox calls made.
         """
-        ids, event_id, by, runs, counts, deaths, heard, chain, root = acts
         seen, calls = kernels.record_routes(
             *routes.key,
             ids,
@@ -211,10 +206,7 @@ class ObservationTracker:
             routes.detect,
             routes.sites,
             routes.heard,
-            routes.count_start,
-            routes.count_rows,
-            routes.casualty_start,
-            routes.casualty_rows,
+            *routes.rows,
             routes.track_start,
             routes.last_rows,
             routes.cause_rows,
@@ -222,20 +214,9 @@ class ObservationTracker:
             self.last_days,
             self.causes,
         )
-        for after, count_start, count_rows, casualty_start, casualty_rows in routes.expiry:
+        for after, rows in routes.expiry:
             self._expiring.setdefault(day + after, []).append(
-                _Forget(
-                    seen,
-                    runs,
-                    counts,
-                    deaths,
-                    heard,
-                    routes.heard,
-                    count_start,
-                    count_rows,
-                    casualty_start,
-                    casualty_rows,
-                )
+                _Forget(seen, runs, counts, deaths, heard, routes.heard, *rows)
             )
         return calls
 
@@ -248,38 +229,8 @@ class ObservationTracker:
         """The layout `record_routes` reads for one kind of act and its observers:
         each observer's tracks, chance to see the act, draw site, and whether it
         hears of the dead as a third party."""
-        count: list[list[int]] = [[], [0]]  # the rows, where each observer's begin
-        casualty: list[list[int]] = [[], [0]]
-        track_start = [0]
-        for tracks, _, _, _ in observers:
-            for track in tracks:
-                count[0] += (track.offset + track.count_rows).tolist()
-                casualty[0] += (track.offset + track.casualty_rows).tolist()
-            count[1].append(len(count[0]))
-            casualty[1].append(len(casualty[0]))
-            track_start.append(track_start[-1] + len(tracks))
         tracked = [track for tracks, _, _, _ in observers for track in tracks]
-        expiry = []
-        for after in sorted({w + 1 for track in tracked for w in track.windows}):
-            count_leaving: list[list[int]] = [[], [0]]
-            casualty_leaving: list[list[int]] = [[], [0]]
-            for tracks, _, _, _ in observers:
-                for track in tracks:
-                    for ends, counted, casualties in track.expiry:
-                        if ends == after:
-                            count_leaving[0] += (track.offset + counted).tolist()
-                            casualty_leaving[0] += (track.offset + casualties).tolist()
-                count_leaving[1].append(len(count_leaving[0]))
-                casualty_leaving[1].append(len(casualty_leaving[0]))
-            expiry.append(
-                (
-                    after,
-                    _ints(count_leaving[1]),
-                    _ints(count_leaving[0]),
-                    _ints(casualty_leaving[1]),
-                    _ints(casualty_leaving[0]),
-                )
-            )
+        afters = sorted({w + 1 for track in tracked for w in track.windows})
         return RouteTable(
             key=key,
             family=family,
@@ -287,23 +238,18 @@ class ObservationTracker:
             detect=np.array([p for _, p, _, _ in observers], dtype=np.float64),
             sites=np.array([site for _, _, site, _ in observers], dtype=np.int64),
             heard=np.array([third for _, _, _, third in observers], dtype=np.uint8),
-            count_start=_ints(count[1]),
-            count_rows=_ints(count[0]),
-            casualty_start=_ints(casualty[1]),
-            casualty_rows=_ints(casualty[0]),
-            track_start=_ints(track_start),
+            rows=_rows_by_observer(observers),
+            track_start=_ints(np.cumsum([0] + [len(tracks) for tracks, _, _, _ in observers])),
             last_rows=_ints([track.last_row for track in tracked]),
             cause_rows=_ints([track.cause_row for track in tracked]),
-            expiry=expiry,
+            expiry=[(after, _rows_by_observer(observers, after)) for after in afters],
         )
 
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
-        track = self._tracks[key]
-        return track.sums[track.rows[(within, "count")]]
+        return self.sums[self._tracks[key].rows[(within, "count")]]
 
     def casualties(self, key: ObservationKey, within: int | None) -> FloatArray:
-        track = self._tracks[key]
-        return track.sums[track.rows[(within, "casualties")]]
+        return self.sums[self._tracks[key].rows[(within, "casualties")]]
 
     def last_day(self, key: ObservationKey) -> FloatArray:
         return self._tracks[key].last_day
@@ -320,15 +266,44 @@ class ObservationTracker:
         )
 
 
-def _ints(values: Sequence[int]) -> IntArray:
-    return np.array(values, dtype=np.int64)
+def _ints(values: Any) -> IntArray:
+    return np.asarray(values, dtype=np.int64)
+
+
+_NO_IDS = np.empty(0, dtype=np.uint32)
+"""Run ids for observers who see every act: only a draw reads them."""
+
+Rows = tuple[IntArray, IntArray, IntArray, IntArray]
+"""Rows of `ObservationTracker.sums` per observer: where each observer's count rows
+begin (one more than observers), the count rows, the same for casualty rows."""
+
+
+def _rows_by_observer(
+    observers: Sequence[tuple[Sequence[_Track], float, int, bool]], after: int | None = None
+) -> Rows:
+    """The rows of each observer's tracks, laid out as `Rows`: all of them, or those of
+    the windows its acts leave ``after`` days on."""
+    count: list[int] = []
+    casualty: list[int] = []
+    count_start, casualty_start = [0], [0]
+    for tracks, _, _, _ in observers:
+        for track in tracks:
+            if after is None:
+                count += track.count_rows.tolist()
+                casualty += track.casualty_rows.tolist()
+                continue
+            for ends, counted, casualties in track.expiry:
+                if ends == after:
+                    count += counted.tolist()
+                    casualty += casualties.tolist()
+        count_start.append(len(count))
+        casualty_start.append(len(casualty))
+    return _ints(count_start), _ints(count), _ints(casualty_start), _ints(casualty)
 
 
 class RouteTable(NamedTuple):
     """Observers of one kind of act that never blame another actor, laid out for
-    `ObservationTracker.record_routes`: a row each, and their rows of the sums as
-    runs of ``count_rows`` (``count_start[q]`` to ``count_start[q + 1]``) and of
-    ``casualty_rows``."""
+    `ObservationTracker.record_routes`: a row each."""
 
     key: tuple[int, int]
     family: int
@@ -336,18 +311,16 @@ class RouteTable(NamedTuple):
     detect: FloatArray
     sites: IntArray
     heard: NDArray[np.uint8]
-    count_start: IntArray
-    count_rows: IntArray
-    casualty_start: IntArray
-    casualty_rows: IntArray
+    rows: Rows
+    """The sums each observer's acts add to."""
     track_start: IntArray
     """Each observer's tracks: ``track_start[q]`` to ``track_start[q + 1]`` in the
     next two."""
     last_rows: IntArray
     cause_rows: IntArray
-    expiry: list[tuple[int, IntArray, IntArray, IntArray, IntArray]]
-    """Per window's end (days after the acts' day): the rows each observer's acts
-    leave then, laid out as above."""
+    expiry: list[tuple[int, Rows]]
+    """Per window's end (days after the acts' day): the sums each observer's acts
+    leave then."""
 
 
 class _Forget(NamedTuple):
