@@ -162,24 +162,56 @@ def test_close_rungs(gen):
     assert np.array_equal(days, (np.arange(4)[:, None] <= rung).astype(np.int64))
 
 
-def test_close_spell(gen):
-    value = (gen.random(N) < 0.5).astype(float)
-    was_on = gen.random(N) < 0.5
-    length = gen.integers(0, 9, N)
-    count = np.zeros(N, dtype=np.int64)
-    days_true = np.zeros(N, dtype=np.int64)
-    before = length.copy()
-    first = np.where(gen.random(N) < 0.5, np.inf, 3.0)
+def test_close_spells(gen):
+    # Three boolean variables, rows 3, 0 and 2 of a table of four.
+    table = gen.normal(size=(4, N))
+    rows = np.array([3, 0, 2])
+    table[rows] = gen.random((3, N)) < 0.5
+    was_on = gen.random((3, N)) < 0.5
+    length = gen.integers(0, 9, (3, N))
+    count = gen.integers(0, 3, (3, N))
+    days_true = gen.integers(0, 9, (3, N))
+    before = (length.copy(), count.copy(), days_true.copy(), was_on.copy())
+    first = np.where(gen.random((3, N)) < 0.5, np.inf, 3.0)
     want_first = first.copy()
-    want_first[(value != 0) & np.isinf(want_first)] = 7
-    ended, lengths = kernels.close_spell(value, was_on, length, count, days_true, first, 7.0)
-    on = value != 0
+    on = table[rows] != 0
+    want_first[on & np.isinf(want_first)] = 7
+    variables, runs, lengths = kernels.close_spells(
+        table, rows, was_on, length, count, days_true, first, 7.0
+    )
+    ended = before[3] & ~on
+    want_variables, want_runs = np.nonzero(ended)  # by variable, then run
+    assert np.array_equal(variables, want_variables)
+    assert np.array_equal(runs, want_runs)
+    assert np.array_equal(lengths, before[0][ended])
     assert np.array_equal(first, want_first)
-    assert np.array_equal(ended, np.flatnonzero(was_on & ~on))
-    assert np.array_equal(lengths, before[was_on & ~on])
-    assert np.array_equal(length, np.where(on, before + 1, 0))
-    assert np.array_equal(count, (on & ~was_on).astype(np.int64))
-    assert np.array_equal(days_true, on.astype(np.int64))
+    assert np.array_equal(length, np.where(on, before[0] + 1, 0))
+    assert np.array_equal(count, before[1] + (on & ~before[3]))
+    assert np.array_equal(days_true, before[2] + on)
+    assert np.array_equal(was_on, on)
+
+
+def test_close_spells_many_ended(gen):
+    # Every run of both variables ends its spell: more than one row's worth.
+    table = np.zeros((2, N))
+    was_on = np.ones((2, N), dtype=bool)
+    length = gen.integers(0, 9, (2, N))
+    want = length.copy()
+    variables, runs, lengths = kernels.close_spells(
+        table,
+        np.array([1, 0]),
+        was_on,
+        length,
+        np.zeros((2, N), np.int64),
+        np.zeros((2, N), np.int64),
+        np.zeros((2, N)),
+        5.0,
+    )
+    assert np.array_equal(variables, np.repeat([0, 1], N))
+    assert np.array_equal(runs, np.tile(np.arange(N), 2))
+    assert np.array_equal(lengths, want.reshape(-1))
+    assert not was_on.any()
+    assert not length.any()
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])

@@ -208,7 +208,6 @@ class EscalationModel(mesa.Model):
         self.agents.do("decide")
         self.agents.do("act")
         events = sorted(self.events_today, key=lambda event: event.slot)
-        previous = {name: state.variables[name] != 0 for name in self.plan.boolean_variables}
         rung_today = np.zeros(state.n, dtype=np.int64)
         actions = self.plan.actions
         self.recorder.casualties = {}
@@ -224,7 +223,7 @@ class EscalationModel(mesa.Model):
                 rung_today[event.runs] = np.maximum(rung_today[event.runs], action.rung)
         for event in events:
             self.recorder.observe(event, self.key, self.run_ids, self.family)
-        state.close_day(rung_today, previous)
+        state.close_day(rung_today)
         state.tracker.advance(state.day + 1)
         counts_by_slot = {
             event.slot: _dense(event, state.n)

@@ -34,7 +34,7 @@ __all__ = [
     "apply_effect",
     "casualties",
     "close_rungs",
-    "close_spell",
+    "close_spells",
     "decide_and_fire",
     "decide_mask",
     "delay_groups",
@@ -555,32 +555,58 @@ def close_rungs(days_at_or_above, max_rung, rung):
 
 
 @_jit
-def close_spell(value, was_on, spell_length, spell_count, days_true, first_true, day):
-    """Advance a boolean variable's spell counters and first day true (``day`` where
-    it is true and was never before: never is inf); return the runs whose spell
-    ended and its length.
+def close_spells(table, rows, was_on, spell_length, spell_count, days_true, first_true, day):
+    """Advance the boolean variables' spell counters and first days true (``day``
+    where a variable is true and never was before: never is inf), and remember
+    today's truth for tomorrow; return the spells that ended today.
 
-    The counters take one pass that vectorises; the rare ended spells another.
+    Variable ``v`` is ``table[rows[v]]``; the other arrays have a row per variable.
+    The ended spells come as (variable, run, length), by variable then run.
     """
-    n = value.shape[0]
-    k = 0
-    for r in range(n):
-        on = value[r] != 0
-        before = was_on[r]
-        k += before & (not on)
-        days_true[r] += on
-        spell_count[r] += on & (not before)
-        first = first_true[r]
-        first_true[r] = day if (on and first == math.inf) else first
-    ended = np.empty(k, np.int64)
-    lengths = np.empty(k, np.int64)
-    if k:
-        j = 0
+    k, n = was_on.shape
+    # The counters in a pass without branches, which vectorises; the rare ended
+    # spells in another; the spells' lengths and today's truth last.
+    ending = np.zeros(k, np.int64)
+    for v in range(k):
+        value = table[rows[v]]
+        before_on = was_on[v]
+        days = days_true[v]
+        count = spell_count[v]
+        first = first_true[v]
+        ended = 0
         for r in range(n):
-            if was_on[r] and value[r] == 0:
-                ended[j] = r
-                lengths[j] = spell_length[r]
-                j += 1
-    for r in range(n):
-        spell_length[r] = spell_length[r] + 1 if value[r] != 0 else 0
-    return ended, lengths
+            on = value[r] != 0
+            before = before_on[r]
+            ended += before & (not on)
+            days[r] += on
+            count[r] += on & (not before)
+            old = first[r]
+            first[r] = day if (on and old == math.inf) else old
+        ending[v] = ended
+    total = ending.sum()
+    # One slot more than the ended spells: each run is written at the next free
+    # slot, which only moves on when the run's spell ended (no branch to mispredict).
+    runs = np.empty(total + 1, np.int64)
+    lengths = np.empty(total + 1, np.int64)
+    variables = np.empty(total, np.int64)
+    m = 0
+    for v in range(k):
+        if ending[v]:
+            value = table[rows[v]]
+            before_on = was_on[v]
+            length = spell_length[v]
+            start = m
+            for r in range(n):
+                runs[m] = r
+                lengths[m] = length[r]
+                m += before_on[r] & (value[r] == 0)
+            variables[start:m] = v
+    for v in range(k):
+        value = table[rows[v]]
+        before_on = was_on[v]
+        length = spell_length[v]
+        for r in range(n):
+            on = value[r] != 0
+            length[r] = length[r] + 1 if on else 0
+            before_on[r] = on
+    return variables, runs[:total], lengths[:total]

@@ -107,6 +107,8 @@ class BlockRecorder:
             n=n,
             params=params,
             variables=variables,
+            rows=rows,
+            values=table,
             tracker=ObservationTracker(
                 plan.tracked, n, plan.aliases, largest_id=horizon * max(plan.n_slots, 1)
             ),
@@ -424,11 +426,12 @@ class BlockRecorder:
         state = self.state
         rows = list(state.ended_spells)
         ended = [np.ones(runs.size, dtype=bool) for _, runs, _, _ in rows]
-        for name in self.plan.boolean_variables:
+        for position, name in enumerate(self.plan.boolean_variables):
             still = np.flatnonzero(state.variables[name] != 0)
             if still.size:
                 length = state.spell_length[name][still]
-                rows.append((name, still, self.horizon - length, length))
+                variable = np.full(still.size, position, dtype=np.int64)
+                rows.append((variable, still, self.horizon - length, length))
                 ended.append(np.zeros(still.size, dtype=bool))
         if not rows:
             empty = np.zeros(0, dtype=np.int64)
@@ -441,9 +444,9 @@ class BlockRecorder:
             }
         return {
             "run": np.concatenate([self.run_ids[runs].astype(np.int64) for _, runs, _, _ in rows]),
-            "variable": np.concatenate(
-                [np.full(runs.size, name, dtype=object) for name, runs, _, _ in rows]
-            ),
+            "variable": np.array(self.plan.boolean_variables, dtype=object)[
+                np.concatenate([variable for variable, _, _, _ in rows])
+            ],
             "start_day": np.concatenate([start for _, _, start, _ in rows]),
             "length": np.concatenate([length for _, _, _, length in rows]),
             "ended": np.concatenate(ended),
@@ -454,17 +457,24 @@ class BlockRecorder:
         if not self._cycle_runs:
             empty = np.zeros(0, dtype=np.int64)
             return {"run": empty, "start_day": empty, "length": empty}
-        runs = np.concatenate(self._cycle_runs)
-        roots = np.concatenate(self._cycle_roots)
-        lengths = np.concatenate(self._cycle_lengths)
-        order = np.lexsort((lengths, roots, runs))
-        runs, roots, lengths = runs[order], roots[order], lengths[order]
-        last = np.ones(runs.size, dtype=bool)
-        last[:-1] = (runs[1:] != runs[:-1]) | (roots[1:] != roots[:-1])
+        # A cycle is a (run, root) pair, its length the longest chain from that root.
+        # Every root is an event id below horizon x slots, so the pair is one integer
+        # whose order is (run, root): one sort instead of a sort on three keys.
+        span = self.horizon * self.plan.n_slots
+        pairs = np.concatenate(self._cycle_runs).astype(np.int64) * span + np.concatenate(
+            self._cycle_roots
+        )
+        order = np.argsort(pairs)
+        pairs = pairs[order]
+        first = np.ones(pairs.size, dtype=bool)
+        first[1:] = pairs[1:] != pairs[:-1]
+        starts = np.flatnonzero(first)
+        lengths = np.maximum.reduceat(np.concatenate(self._cycle_lengths)[order], starts)
+        pairs = pairs[starts]
         return {
-            "run": runs[last],
-            "start_day": roots[last] // self.plan.n_slots,
-            "length": lengths[last],
+            "run": pairs // span,
+            "start_day": pairs % span // self.plan.n_slots,
+            "length": lengths,
         }
 
     @staticmethod

@@ -354,6 +354,10 @@ class BlockState:
     max_rung: IntArray = field(init=False)
     days_at_or_above: IntArray = field(init=False)
     """Days at or above each rung (one row per rung, one column per run)."""
+    rows: dict[str, int] | None = None
+    """Each variable's row in ``values``, the array whose rows they are (None: the
+    state makes that array, and the variables become its rows)."""
+    values: FloatArray | None = None
     spell_length: dict[str, IntArray] = field(init=False)
     spell_count: dict[str, IntArray] = field(init=False)
     days_true: dict[str, IntArray] = field(init=False)
@@ -361,24 +365,34 @@ class BlockState:
     """The first day each boolean variable was true (0 if true from the start; inf
     if never)."""
     first_days: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
-    ended_spells: list[tuple[str, IntArray, IntArray, IntArray]] = field(default_factory=list)
-    """(variable, runs, start day, length) of every spell of a boolean that ended."""
+    ended_spells: list[tuple[IntArray, IntArray, IntArray, IntArray]] = field(default_factory=list)
+    """(variable's position in ``boolean_variables``, run, start day, length) of
+    every spell of a boolean that ended."""
 
     def __post_init__(self) -> None:
         n = self.n
         self.rung = np.zeros(n, dtype=np.int64)
         self.max_rung = np.zeros(n, dtype=np.int64)
         self.days_at_or_above = np.zeros((self.ladder_size, n), dtype=np.int64)
-        self.spell_length = {}
-        self.spell_count = {}
-        self.days_true = {}
-        self.first_true = {}
-        for name in self.boolean_variables:
-            on = self.variables[name] != 0
-            self.first_true[name] = np.where(on, 0.0, math.inf)
-            self.spell_length[name] = np.zeros(n, dtype=np.int64)
-            self.spell_count[name] = on.astype(np.int64)
-            self.days_true[name] = np.zeros(n, dtype=np.int64)
+        if self.values is None or self.rows is None:
+            self.rows = {name: row for row, name in enumerate(self.variables)}
+            self.values = np.empty((len(self.rows), n))
+            for name, row in self.rows.items():
+                self.values[row] = self.variables[name]
+                self.variables[name] = self.values[row]
+        # The boolean variables' spells: a row per variable of each counter, closed
+        # for all of them in one pass a day (`kernels.close_spells`).
+        booleans = self.boolean_variables
+        self._boolean_rows = np.array([self.rows[name] for name in booleans], dtype=np.int64)
+        self._was_on = self.values[self._boolean_rows] != 0
+        self._spell_length = np.zeros((len(booleans), n), dtype=np.int64)
+        self._spell_count = self._was_on.astype(np.int64)
+        self._days_true = np.zeros((len(booleans), n), dtype=np.int64)
+        self._first_true = np.where(self._was_on, 0.0, math.inf)
+        self.spell_length = dict(zip(booleans, self._spell_length, strict=True))
+        self.spell_count = dict(zip(booleans, self._spell_count, strict=True))
+        self.days_true = dict(zip(booleans, self._days_true, strict=True))
+        self.first_true = dict(zip(booleans, self._first_true, strict=True))
 
     def first_day(self, key: tuple[str | None, str]) -> FloatArray:
         """Day of the first act of ``action`` (by ``actor``, or by anyone when None)."""
@@ -389,19 +403,23 @@ class BlockState:
                 result = np.minimum(result, days)
         return result
 
-    def close_day(self, rung_today: IntArray, previous: dict[str, NDArray[np.bool_]]) -> None:
-        """End-of-day bookkeeping: rungs reached and the spells of boolean variables."""
+    def close_day(self, rung_today: IntArray) -> None:
+        """End-of-day bookkeeping: rungs reached and the spells of boolean variables
+        (a spell starts on a day that begins false and ends true, and ends on a day
+        that begins true and ends false)."""
         self.rung = rung_today
         kernels.close_rungs(self.days_at_or_above, self.max_rung, rung_today)
-        for name in self.boolean_variables:
-            ended, length = kernels.close_spell(
-                self.variables[name],
-                previous[name],
-                self.spell_length[name],
-                self.spell_count[name],
-                self.days_true[name],
-                self.first_true[name],
-                float(self.day),
-            )
-            if ended.size:
-                self.ended_spells.append((name, ended, self.day - length, length))
+        if not self.boolean_variables:
+            return
+        variables, runs, lengths = kernels.close_spells(
+            self.values,
+            self._boolean_rows,
+            self._was_on,
+            self._spell_length,
+            self._spell_count,
+            self._days_true,
+            self._first_true,
+            float(self.day),
+        )
+        if runs.size:
+            self.ended_spells.append((variables, runs, self.day - lengths, lengths))
