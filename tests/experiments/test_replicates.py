@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from escalation import EscalationModel, Scenario, SimulationResults, replay_run, run_scenario
+from escalation import (
+    EscalationModel,
+    Scenario,
+    SimulationResults,
+    load_scenario,
+    replay_run,
+    run_scenario,
+)
 from escalation.experiments.replicates import (
     DEFAULT_BLOCK_SIZE,
     block_tasks,
@@ -22,6 +30,7 @@ from escalation.model.record import UNCLASSIFIED
 from escalation.replay import mismatches
 
 RUNS = 30
+REFERENCE = Path(__file__).parents[2] / "scenarios" / "pakistan_afghanistan_2025.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +43,7 @@ def assert_same(left: SimulationResults, right: SimulationResults) -> None:
     pd.testing.assert_frame_equal(left.runs, right.runs)
     pd.testing.assert_frame_equal(left.cycles, right.cycles)
     pd.testing.assert_frame_equal(left.timeseries, right.timeseries)
+    pd.testing.assert_frame_equal(left.spells, right.spells)
 
 
 def test_results_have_one_row_per_run_in_order(reference: SimulationResults) -> None:
@@ -145,6 +155,21 @@ def test_blocks_combine_in_run_order_whatever_order_they_finish(
     blocks = [run_block(task) for task in reversed(tasks)]
     combined = combine_blocks(tiny_crisis, 5, 60, blocks)
     assert_same(combined, reference)
+
+
+def test_spells_are_sorted_by_run_variable_and_start_whatever_order_a_block_lists_them() -> None:
+    scenario = load_scenario(REFERENCE)
+    tasks = block_tasks(scenario, 60, 5, 120, 25, path_sample=0)
+    spells = combine_blocks(scenario, 5, 120, [run_block(task) for task in tasks]).spells
+    assert spells["variable"].nunique() > 1
+    assert (spells.groupby(["run", "variable"]).size() > 1).any()
+    key = spells[["run", "variable", "start_day"]]
+    assert key.equals(key.sort_values(["run", "variable", "start_day"], ignore_index=True))
+    # Blocks listing their spells latest first give the same table.
+    blocks = [run_block(task) for task in tasks]
+    for block in blocks:
+        block.spells = {name: values[::-1].copy() for name, values in block.spells.items()}
+    pd.testing.assert_frame_equal(combine_blocks(scenario, 5, 120, blocks).spells, spells)
 
 
 @pytest.mark.parametrize("run", [0, 13, RUNS - 1])

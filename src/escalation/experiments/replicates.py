@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.memory import release_memory
@@ -371,10 +373,7 @@ def combine_blocks(
     if not blocks:
         raise ValueError("no blocks to combine")
     blocks = sorted(blocks, key=lambda block: int(block.run_ids[0]))
-    tables = [block_tables(block) for block in blocks]
-    frame = pd.concat([t[0] for t in tables], ignore_index=True)
-    cycles = pd.concat([t[1] for t in tables], ignore_index=True)
-    spells = pd.concat([t[2] for t in tables], ignore_index=True)
+    frame, cycles, spells = _tables(blocks)
     timeseries = timeseries_table(blocks, len(frame))
     return SimulationResults(
         scenario=scenario,
@@ -390,36 +389,82 @@ def combine_blocks(
 
 def block_tables(block: BlockResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A block's runs, cycles and spells tables (run ids, days never reached as NaN)."""
-    columns: dict[str, Any] = dict(block.columns)
-    index = columns.pop("outcome_index")
-    frame = pd.DataFrame(
-        {
-            "run": block.run_ids.astype(np.int64),
-            "outcome": pd.Categorical.from_codes(
-                np.asarray(index, dtype=np.int64),
-                categories=pd.Index([*block.outcome_names, UNCLASSIFIED]),
-            ),
-            **columns,
-        }
-    )
-    for name in frame.columns:
-        if name.endswith("_day") and frame[name].dtype.kind == "f":
-            frame[name] = frame[name].replace(np.inf, np.nan)
+    return _tables([block])
+
+
+def _stacked(parts: list[NDArray[Any]]) -> NDArray[Any]:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _tables(blocks: Sequence[BlockResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The runs, cycles and spells tables of blocks given in run order.
+
+    Each column is stacked once and the frames take the arrays as they are (no
+    copy into two-dimensional blocks); nothing a block holds is modified.
+    """
+    first = blocks[0]
+    run_ids = [block.run_ids.astype(np.int64) for block in blocks]
+    columns: dict[str, Any] = {
+        "run": _stacked(run_ids),
+        "outcome": pd.Categorical.from_codes(
+            _stacked([np.asarray(b.columns["outcome_index"], dtype=np.int64) for b in blocks]),
+            categories=pd.Index([*first.outcome_names, UNCLASSIFIED]),
+        ),
+    }
+    for name in first.columns:
+        if name == "outcome_index":
+            continue
+        values = _stacked([block.columns[name] for block in blocks])
+        if name.endswith("_day") and values.dtype.kind == "f":
+            values = np.where(values == np.inf, np.nan, values)
+        columns[name] = values
+    frame = pd.DataFrame(columns, copy=False)
     cycles = pd.DataFrame(
         {
-            "run": block.run_ids[block.cycles["run"]].astype(np.int64),
-            "start_day": np.asarray(block.cycles["start_day"], dtype=np.int64),
-            "length": np.asarray(block.cycles["length"], dtype=np.int64),
-        }
+            "run": _stacked(
+                [ids[block.cycles["run"]] for ids, block in zip(run_ids, blocks, strict=True)]
+            ),
+            **{
+                name: _stacked([np.asarray(block.cycles[name], dtype=np.int64) for block in blocks])
+                for name in ("start_day", "length")
+            },
+        },
+        copy=False,
     )
-    spells = pd.DataFrame(
-        {name: block.spells[name] for name in ("run", "variable", "start_day", "length", "ended")}
-    ).sort_values(["run", "variable", "start_day"], kind="stable", ignore_index=True)
-    spells["variable"] = spells["variable"].astype(str)
-    spells = spells.astype(
-        {"run": np.int64, "start_day": np.int64, "length": np.int64, "ended": bool}
-    )
-    return frame, cycles, spells
+    return frame, cycles, _spells(blocks, run_ids)
+
+
+def _spells(blocks: Sequence[BlockResult], run_ids: list[NDArray[np.int64]]) -> pd.DataFrame:
+    """The blocks' spells by run, variable and start day, variables by name."""
+    names = blocks[0].spell_variables
+    # Each variable's rank among the names, so that sorting ranks sorts names.
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names))
+    run = _stacked([ids[block.spells["run"]] for ids, block in zip(run_ids, blocks, strict=True)])
+    variable = _stacked([np.asarray(block.spells["variable"], np.int64) for block in blocks])
+    start = _stacked([np.asarray(block.spells["start_day"], np.int64) for block in blocks])
+    # A block lists a variable's spells in each run in the order they started, so a
+    # stable sort on (run, variable) alone is the sort on (run, variable, start):
+    # checked, and done in full should it ever not hold.
+    key = run * max(len(names), 1) + (rank[variable] if len(names) else variable)
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_start = key[order], start[order]
+    if np.any((sorted_key[1:] == sorted_key[:-1]) & (sorted_start[1:] < sorted_start[:-1])):
+        order = np.lexsort((start, key))
+    variable = variable[order]
+    spells = {
+        "run": run[order],
+        "variable": pd.array(
+            pa.DictionaryArray.from_arrays(
+                pa.array(variable.astype(np.int32)), pa.array(names, type=pa.string())
+            ).dictionary_decode(),
+            dtype="str",
+        ),
+        "start_day": start[order],
+        "length": _stacked([np.asarray(b.spells["length"], np.int64) for b in blocks])[order],
+        "ended": _stacked([np.asarray(b.spells["ended"], bool) for b in blocks])[order],
+    }
+    return pd.DataFrame(spells, copy=False)
 
 
 def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame:

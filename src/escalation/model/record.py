@@ -47,6 +47,10 @@ class BlockResult:
     daily_sums: dict[str, FloatArray]
     paths: dict[str, NDArray[Any]]
     spells: dict[str, NDArray[Any]] = field(default_factory=dict)
+    """One row per spell of a boolean world variable: ``run`` (the block's row),
+    ``variable`` (a position in ``spell_variables``), ``start_day``, ``length``,
+    ``ended``."""
+    spell_variables: tuple[str, ...] = ()
     draws: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -418,11 +422,13 @@ class BlockRecorder:
             daily_sums={name: self._daily_sums[:, k].copy() for k, name in enumerate(self.series)},
             paths={"run_id": self.run_ids[self.sampled], **self.paths},
             spells=self._spell_table(),
+            spell_variables=plan.boolean_variables,
             draws=rng.draws_consumed() - self._draws_start,
         )
 
     def _spell_table(self) -> dict[str, NDArray[Any]]:
-        """One row per spell of each boolean world variable; open ones end censored."""
+        """One row per spell of each boolean world variable (`BlockResult.spells`);
+        open ones end censored."""
         state = self.state
         rows = list(state.ended_spells)
         ended = [np.ones(runs.size, dtype=bool) for _, runs, _, _ in rows]
@@ -437,16 +443,14 @@ class BlockRecorder:
             empty = np.zeros(0, dtype=np.int64)
             return {
                 "run": empty,
-                "variable": np.zeros(0, dtype=object),
+                "variable": empty,
                 "start_day": empty,
                 "length": empty,
                 "ended": np.zeros(0, dtype=bool),
             }
         return {
-            "run": np.concatenate([self.run_ids[runs].astype(np.int64) for _, runs, _, _ in rows]),
-            "variable": np.array(self.plan.boolean_variables, dtype=object)[
-                np.concatenate([variable for variable, _, _, _ in rows])
-            ],
+            "run": np.concatenate([runs for _, runs, _, _ in rows]),
+            "variable": np.concatenate([variable for variable, _, _, _ in rows]),
             "start_day": np.concatenate([start for _, _, start, _ in rows]),
             "length": np.concatenate([length for _, _, _, length in rows]),
             "ended": np.concatenate(ended),
