@@ -1,4 +1,4 @@
-"""The observation tracker's storage of the last act per key."""
+"""The block state: the observation tracker's last acts, the spells of boolean variables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from escalation.model.compiler import ObservationKey, Requirements
-from escalation.model.state import ObservationTracker
+from escalation.model.state import BlockState, ObservationTracker
 
 KEY = ObservationKey("a", "attack", "b", None)
 
@@ -28,3 +28,57 @@ def test_causes_take_32_bits_while_every_id_fits(largest_id: int, dtype: type) -
     assert tracker.causes.shape == (1, 5, 4)
     # No act seen yet: no event, a chain of length 0, no root, no author.
     assert tracker.causes[0].tolist() == [[-1, 0, -1, -1]] * 5
+
+
+def test_spells_of_boolean_variables_match_a_day_by_day_count() -> None:
+    # Three boolean variables (rows 2, 0 and 3 of four) toggled at random in 50 runs
+    # for 40 days, against counters kept by hand for every day.
+    gen = np.random.default_rng(7)
+    n, days = 50, 40
+    names = ("x", "flag", "truce")
+    values = np.zeros((4, n))
+    rows = {"flag": 0, "level": 1, "x": 2, "truce": 3}
+    values[[2, 0, 3]] = gen.random((3, n)) < 0.5
+    state = BlockState(
+        n=n,
+        params={},
+        variables={name: values[row] for name, row in rows.items()},
+        tracker=ObservationTracker(Requirements(), n),
+        ladder_size=1,
+        boolean_variables=names,
+        rows=rows,
+        values=values,
+    )
+    on = {name: values[rows[name]] != 0 for name in names}
+    current = {name: np.zeros(n, dtype=np.int64) for name in names}
+    total = {name: np.zeros(n, dtype=np.int64) for name in names}
+    count = {name: on[name].astype(np.int64) for name in names}
+    first = {name: np.where(on[name], 0.0, np.inf) for name in names}
+    ended = []
+    for day in range(days):
+        for name in names:
+            assert state.days_true(name).tolist() == current[name].tolist()
+            assert state.days_with(name).tolist() == total[name].tolist()
+            assert state.spells(name).tolist() == count[name].tolist()
+            assert state.first_true(name).tolist() == first[name].tolist()
+        # Most days change a few runs; some change none, some change many.
+        flips = gen.random((3, n)) < gen.choice([0.0, 0.05, 0.6])
+        values[[2, 0, 3]] = np.where(flips, 1 - values[[2, 0, 3]], values[[2, 0, 3]])
+        for name in names:
+            now = values[rows[name]] != 0
+            for run in np.flatnonzero(on[name] & ~now):
+                ended.append((run, name, day - current[name][run], current[name][run]))
+            count[name] += now & ~on[name]
+            first[name][now & np.isinf(first[name])] = day
+            current[name] = np.where(now, current[name] + 1, 0)
+            total[name] += now
+            on[name] = now
+        state.close_day(np.zeros(n, dtype=np.int64))
+        state.day += 1
+    got = [
+        (run, names[variable], start, length)
+        for variables, runs, starts, lengths in state.ended_spells
+        for variable, run, start, length in zip(variables, runs, starts, lengths, strict=True)
+    ]
+    assert len(got) > 100
+    assert sorted(got) == sorted(ended)

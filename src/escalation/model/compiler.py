@@ -444,9 +444,11 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
             raise ExpressionError(
                 f"{function}(): {variable!r} is not a boolean world variable", _column(node)
             )
-        table = {"days_true": "spell_length", "spells": "spell_count", "days_with": "days_true"}
-        attribute = table[function]
-        return lambda state: getattr(state, attribute)[variable]
+        if function == "days_true":
+            return lambda state: state.days_true(variable)
+        if function == "spells":
+            return lambda state: state.spells(variable)
+        return lambda state: state.days_with(variable)
     if function == "days_at_or_above":
         rung_node = node.args[0]
         if not (isinstance(rung_node, ast.Constant) and isinstance(rung_node.value, int)):
@@ -458,7 +460,7 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
                 f"(0 to {len(scenario.ladder) - 1})",
                 _column(rung_node),
             )
-        return lambda state: state.days_at_or_above[level]
+        return lambda state: state.days_at_or_above(level)
 
     by = (
         _name_argument(keywords["by"], "actor", scenario.actors, function, context.owner)

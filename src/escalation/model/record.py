@@ -388,8 +388,9 @@ class BlockRecorder:
             outcome[(outcome == len(plan.outcomes)) & condition.evaluate(state)] = index
         columns: dict[str, NDArray[Any]] = {"outcome_index": outcome}
         columns["max_rung"] = state.max_rung.copy()
+        above = np.cumsum(state.days_at_rung[::-1], axis=0)[::-1]
         for level in range(1, len(plan.scenario.ladder)):
-            columns[f"days_at_or_above_{level}"] = state.days_at_or_above[level].copy()
+            columns[f"days_at_or_above_{level}"] = above[level].copy()
         for actor in plan.actors:
             columns[f"{actor}_dead_true"] = state.variables[f"{actor}.casualties"].copy()
             columns[f"{actor}_dead_claimed"] = state.variables[f"{actor}.claimed_casualties"].copy()
@@ -402,10 +403,10 @@ class BlockRecorder:
             columns[f"{name}_count"] = counts.copy()
             columns[f"{name}_first_day"] = state.first_day((None, name))
         for name in plan.boolean_variables:
-            days = state.days_true[name]
-            spells = state.spell_count[name]
-            columns[f"{name}_days"] = days.copy()
-            columns[f"{name}_first_day"] = state.first_true[name].copy()
+            days = state.days_with(name)
+            spells = state.spells(name)
+            columns[f"{name}_days"] = days
+            columns[f"{name}_first_day"] = state.first_true(name).copy()
             columns[f"{name}_spells"] = spells.copy()
             with np.errstate(invalid="ignore", divide="ignore"):
                 columns[f"{name}_mean_spell"] = np.where(spells > 0, days / spells, np.nan)
@@ -435,7 +436,7 @@ class BlockRecorder:
         for position, name in enumerate(self.plan.boolean_variables):
             still = np.flatnonzero(state.variables[name] != 0)
             if still.size:
-                length = state.spell_length[name][still]
+                length = state.days_true(name)[still]
                 variable = np.full(still.size, position, dtype=np.int64)
                 rows.append((variable, still, self.horizon - length, length))
                 ended.append(np.zeros(still.size, dtype=bool))
