@@ -168,30 +168,51 @@ def test_close_spells(gen):
     table = gen.normal(size=(4, N))
     rows = np.array([3, 0, 2])
     table[rows] = gen.random((3, N)) < 0.5
-    table[2] = table[2] != 0  # the last variable keeps yesterday's truth everywhere
     was_on = gen.random((3, N)) < 0.5
-    was_on[2] = table[2] != 0
-    start = gen.integers(0, 7, (3, N))
+    length = gen.integers(0, 9, (3, N))
     count = gen.integers(0, 3, (3, N))
-    closed = gen.integers(0, 9, (3, N))
+    days_true = gen.integers(0, 9, (3, N))
+    before = (length.copy(), count.copy(), days_true.copy(), was_on.copy())
     first = np.where(gen.random((3, N)) < 0.5, np.inf, 3.0)
-    before = (was_on.copy(), start.copy(), count.copy(), closed.copy(), first.copy())
-    variables, runs, starts = kernels.close_spells(
-        table, rows, was_on, start, count, closed, first, 7
-    )
+    want_first = first.copy()
     on = table[rows] != 0
-    began, ended = on & ~before[0], before[0] & ~on
+    want_first[on & np.isinf(want_first)] = 7
+    variables, runs, lengths = kernels.close_spells(
+        table, rows, was_on, length, count, days_true, first, 7.0
+    )
+    ended = before[3] & ~on
     want_variables, want_runs = np.nonzero(ended)  # by variable, then run
     assert np.array_equal(variables, want_variables)
     assert np.array_equal(runs, want_runs)
-    assert np.array_equal(starts, before[1][ended])
+    assert np.array_equal(lengths, before[0][ended])
+    assert np.array_equal(first, want_first)
+    assert np.array_equal(length, np.where(on, before[0] + 1, 0))
+    assert np.array_equal(count, before[1] + (on & ~before[3]))
+    assert np.array_equal(days_true, before[2] + on)
     assert np.array_equal(was_on, on)
-    assert np.array_equal(start, np.where(began, 7, before[1]))
-    assert np.array_equal(count, before[2] + began)
-    assert np.array_equal(closed, before[3] + np.where(ended, 7 - before[1], 0))
-    assert np.array_equal(first, np.where(began & np.isinf(before[4]), 7.0, before[4]))
-    assert began.any()
-    assert ended.any()
+
+
+def test_close_spells_many_ended(gen):
+    # Every run of both variables ends its spell: more than one row's worth.
+    table = np.zeros((2, N))
+    was_on = np.ones((2, N), dtype=bool)
+    length = gen.integers(0, 9, (2, N))
+    want = length.copy()
+    variables, runs, lengths = kernels.close_spells(
+        table,
+        np.array([1, 0]),
+        was_on,
+        length,
+        np.zeros((2, N), np.int64),
+        np.zeros((2, N), np.int64),
+        np.zeros((2, N)),
+        5.0,
+    )
+    assert np.array_equal(variables, np.repeat([0, 1], N))
+    assert np.array_equal(runs, np.tile(np.arange(N), 2))
+    assert np.array_equal(lengths, want.reshape(-1))
+    assert not was_on.any()
+    assert not length.any()
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])

@@ -57,10 +57,10 @@ def test_spells_of_boolean_variables_match_a_day_by_day_count() -> None:
     ended = []
     for day in range(days):
         for name in names:
-            assert state.days_true(name).tolist() == current[name].tolist()
-            assert state.days_with(name).tolist() == total[name].tolist()
-            assert state.spells(name).tolist() == count[name].tolist()
-            assert state.first_true(name).tolist() == first[name].tolist()
+            assert state.spell_length[name].tolist() == current[name].tolist()
+            assert state.days_true[name].tolist() == total[name].tolist()
+            assert state.spell_count[name].tolist() == count[name].tolist()
+            assert state.first_true[name].tolist() == first[name].tolist()
         # Most days change a few runs; some change none, some change many.
         flips = gen.random((3, n)) < gen.choice([0.0, 0.05, 0.6])
         values[[2, 0, 3]] = np.where(flips, 1 - values[[2, 0, 3]], values[[2, 0, 3]])

@@ -444,11 +444,9 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
             raise ExpressionError(
                 f"{function}(): {variable!r} is not a boolean world variable", _column(node)
             )
-        if function == "days_true":
-            return lambda state: state.days_true(variable)
-        if function == "spells":
-            return lambda state: state.spells(variable)
-        return lambda state: state.days_with(variable)
+        table = {"days_true": "spell_length", "spells": "spell_count", "days_with": "days_true"}
+        attribute = table[function]
+        return lambda state: getattr(state, attribute)[variable]
     if function == "days_at_or_above":
         rung_node = node.args[0]
         if not (isinstance(rung_node, ast.Constant) and isinstance(rung_node.value, int)):

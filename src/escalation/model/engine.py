@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from escalation import rng
 from escalation.model import kernels
 from escalation.model.actors import ActorAgent, Event, ModelError
-from escalation.model.plan import EffectPlan, Plan, at, build_plan
+from escalation.model.plan import ClaimPlan, EffectPlan, Plan, at, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
@@ -188,7 +188,8 @@ class EscalationModel(mesa.Model):
         }
         self.result: BlockResult | None = None
         self._sites: dict[str, int] = {}
-        self._casualty_sites: dict[tuple[int, str], int] = {}
+        self._casualty_plans: dict[int, list[_CasualtySide]] = {}
+        self._negative_binomial_threshold = rng.negative_binomial_threshold(NEGBIN_METHOD)
         self._action_rank = {name: rank for rank, name in enumerate(self.plan.actions)}
         self._effect_plans: dict[str, list[_Effect]] = {}
         self._dead: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
@@ -303,25 +304,20 @@ class EscalationModel(mesa.Model):
             self.__dict__.pop(name, None)
 
     def _casualties(self, event: Event) -> None:
-        plan = self.plan
         state = self.state
-        action = plan.actions[event.action]
         event_casualties: dict[str, FloatArray] = {}
-        for side, spec in action.casualties.items():
-            victim = event.target if side == "target" else event.actor
-            if victim is None:
-                continue
-            per_act = at(spec.mean.evaluate(state), event.runs)
+        sides = self._casualty_plans.get(event.slot)
+        if sides is None:
+            sides = self._casualty_plans[event.slot] = self._casualty_sides(event)
+        runs = event.runs
+        for side, spec, site, dead, claim, claim_site, claims, victim_claims in sides:
+            per_act = at(spec.mean.evaluate(state), runs)
             if not (isinstance(per_act, float | int) and per_act >= 0) and np.any(
                 ~(np.asarray(per_act) >= 0)
             ):
                 raise ModelError(f"actions.{event.action}.casualties.{side}.mean must be >= 0")
             mean = np.asarray(per_act * event.counts, dtype=np.float64)
             m = mean.size
-            site = self._casualty_sites.get((event.slot, side))
-            if site is None:
-                name = f"casualties:{plan.slot_names[event.slot]}:{side}"
-                site = self._casualty_sites[(event.slot, side)] = rng.site_id(name)
             shape = _ONE
             below = 0.0
             if spec.distribution == "fixed":
@@ -332,24 +328,27 @@ class EscalationModel(mesa.Model):
             else:
                 assert spec.dispersion is not None
                 distribution = kernels.NEGATIVE_BINOMIAL
-                below = rng.negative_binomial_threshold(NEGBIN_METHOD)
+                below = self._negative_binomial_threshold
                 dispersion = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
-                dispersion = (
-                    dispersion[event.runs] if dispersion.ndim else dispersion
-                ) * event.counts
+                dispersion = (dispersion[runs] if dispersion.ndim else dispersion) * event.counts
                 mean, shape = rng.negative_binomial_parameters(mean, dispersion, m)
-            claimant = event.actor if side == "target" else event.target
-            claim, claim_site, median, sigma = self._claim(claimant, event, side)
-            true_dead, admitted_dead, claimed_dead = self._dead_counts(victim)
-            victim_claims = self.recorder.claims.get(victim)
+            median = sigma = _ONE
+            if claim == kernels.CLAIMED_SCALED:
+                assert claims is not None
+                median = _one_or_each(at(claims.inflation_median, runs))
+            elif claim == kernels.CLAIMED_INFLATED:
+                assert claims is not None
+                median, sigma = rng.lognormal_parameters(
+                    at(claims.inflation_median, runs), at(claims.inflation_sigma, runs), runs.size
+                )
             share = (
                 _ONE
                 if victim_claims is None
-                else _one_or_each(at(victim_claims.admitted_share, event.runs))
+                else _one_or_each(at(victim_claims.admitted_share, runs))
             )
             deaths, heard, drawn = kernels.casualties(
                 *self.key,
-                self.run_ids[event.runs],
+                self.run_ids[runs],
                 state.day,
                 site,
                 self.family,
@@ -357,10 +356,8 @@ class EscalationModel(mesa.Model):
                 mean,
                 shape,
                 below,
-                event.runs,
-                true_dead,
-                admitted_dead,
-                claimed_dead,
+                runs,
+                *dead,
                 share,
                 claim,
                 claim_site,
@@ -372,6 +369,32 @@ class EscalationModel(mesa.Model):
             event_casualties[f"{side}_heard"] = heard
         self.recorder.casualties[event.slot] = event_casualties
 
+    def _casualty_sides(self, event: Event) -> list[_CasualtySide]:
+        """What drawing the casualties of an act of ``event``'s slot needs each time,
+        read once, side by side (sides without a victim left out)."""
+        plan = self.plan
+        sides = []
+        for side, spec in plan.actions[event.action].casualties.items():
+            victim = event.target if side == "target" else event.actor
+            if victim is None:
+                continue
+            name = f"casualties:{plan.slot_names[event.slot]}:{side}"
+            claimant = event.actor if side == "target" else event.target
+            claim, claim_site, claims = self._claim(claimant, event, side)
+            sides.append(
+                _CasualtySide(
+                    side,
+                    spec,
+                    rng.site_id(name),
+                    self._dead_counts(victim),
+                    claim,
+                    claim_site,
+                    claims,
+                    self.recorder.claims.get(victim),
+                )
+            )
+        return sides
+
     def _site(self, name: str) -> int:
         site = self._sites.get(name)
         if site is None:
@@ -380,26 +403,22 @@ class EscalationModel(mesa.Model):
 
     def _claim(
         self, claimant: str | None, event: Event, side: str
-    ) -> tuple[int, int, FloatArray, FloatArray]:
-        """How ``claimant`` claims the dead of ``event``'s ``side`` (`kernels.casualties`'s
-        ``claim, claim_site, median, sigma``).
+    ) -> tuple[int, int, ClaimPlan | None]:
+        """How ``claimant`` claims the dead of ``event``'s ``side``: `kernels.casualties`'s
+        ``claim`` and ``claim_site``, and the claimant's inflation when it inflates.
 
         An acknowledged act's author claims the enemy dead, inflated; an
         unacknowledged one claims nothing, and others hear the victim's admission.
         """
         if not self.scenario.actions[event.action].acknowledged:
-            return kernels.UNCLAIMED, 0, _ONE, _ONE
+            return kernels.UNCLAIMED, 0, None
         claims = self.recorder.claims.get(claimant) if claimant else None
         if claims is None:
-            return kernels.CLAIMED_AS_IS, 0, _ONE, _ONE
-        runs = event.runs
+            return kernels.CLAIMED_AS_IS, 0, None
         if not claims.inflated:
-            return kernels.CLAIMED_SCALED, 0, _one_or_each(at(claims.inflation_median, runs)), _ONE
+            return kernels.CLAIMED_SCALED, 0, claims
         site = self.claim_site[event.slot] ^ (0 if side == "target" else 0x5BD1E995)
-        median, sigma = rng.lognormal_parameters(
-            at(claims.inflation_median, runs), at(claims.inflation_sigma, runs), runs.size
-        )
-        return kernels.CLAIMED_INFLATED, site, median, sigma
+        return kernels.CLAIMED_INFLATED, site, claims
 
     def _dead_counts(self, victim: str) -> tuple[FloatArray, FloatArray, FloatArray]:
         """The victim's true, admitted and claimed dead (the state's own arrays)."""
@@ -483,6 +502,22 @@ _ONE = np.ones(1)
 def _one_or_each(value: Any) -> FloatArray:
     """A number as an array of one element, or a per-run array as it is."""
     return np.ascontiguousarray(value, dtype=np.float64).reshape(-1)
+
+
+class _CasualtySide(NamedTuple):
+    """One side's casualties of one slot's acts, as `EscalationModel._casualties` draws
+    them (see `EscalationModel._casualty_sides`)."""
+
+    side: str
+    spec: Any
+    site: int
+    dead: tuple[FloatArray, FloatArray, FloatArray]
+    """The victim's true, admitted and claimed dead."""
+    claim: int
+    claim_site: int
+    claims: ClaimPlan | None
+    """The claimant's inflation, when it scales or inflates what it claims."""
+    victim_claims: ClaimPlan | None
 
 
 class _Effect(NamedTuple):

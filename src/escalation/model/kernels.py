@@ -554,57 +554,58 @@ def close_rungs(days_at_rung, max_rung, rung):
 
 
 @_jit
-def close_spells(table, rows, was_on, spell_start, spell_count, closed_days, first_true, day):
-    """End the day for the boolean variables' spells: where a variable's truth at the
-    day's end differs from the last day's, a spell starts (its first day is ``day``;
-    it is counted, and ``day`` is the variable's first day true if it has none: inf)
-    or ends (its days join ``closed_days``).  Returns the spells that ended, as
-    (variable, run, start day), by variable then run.
+def close_spells(table, rows, was_on, spell_length, spell_count, days_true, first_true, day):
+    """Advance the boolean variables' spell counters and first days true (``day``
+    where a variable is true and never was before: never is inf), and remember
+    today's truth for tomorrow; return the spells that ended today.
 
     Variable ``v`` is ``table[rows[v]]``; the other arrays have a row per variable.
-    A pass that only compares finds the changes; another, for the variables that
-    changed anywhere, makes them.
+    The ended spells come as (variable, run, length), by variable then run.
     """
     k, n = was_on.shape
+    # The counters in a pass without branches, which vectorises; the rare ended
+    # spells in another; the spells' lengths and today's truth last.
     ending = np.zeros(k, np.int64)
-    changed = np.zeros(k, np.uint8)
     for v in range(k):
         value = table[rows[v]]
         before_on = was_on[v]
-        ends = 0
-        changes = 0
+        days = days_true[v]
+        count = spell_count[v]
+        first = first_true[v]
+        ended = 0
         for r in range(n):
             on = value[r] != 0
             before = before_on[r]
-            ends += before & (not on)
-            changes |= before ^ on
-        ending[v] = ends
-        changed[v] = changes
+            ended += before & (not on)
+            days[r] += on
+            count[r] += on & (not before)
+            old = first[r]
+            first[r] = day if (on and old == math.inf) else old
+        ending[v] = ended
     total = ending.sum()
+    # One slot more than the ended spells: each run is written at the next free
+    # slot, which only moves on when the run's spell ended (no branch to mispredict).
+    runs = np.empty(total + 1, np.int64)
+    lengths = np.empty(total + 1, np.int64)
     variables = np.empty(total, np.int64)
-    runs = np.empty(total, np.int64)
-    starts = np.empty(total, np.int64)
     m = 0
     for v in range(k):
-        if not changed[v]:
-            continue
+        if ending[v]:
+            value = table[rows[v]]
+            before_on = was_on[v]
+            length = spell_length[v]
+            start = m
+            for r in range(n):
+                runs[m] = r
+                lengths[m] = length[r]
+                m += before_on[r] & (value[r] == 0)
+            variables[start:m] = v
+    for v in range(k):
         value = table[rows[v]]
         before_on = was_on[v]
-        start = spell_start[v]
+        length = spell_length[v]
         for r in range(n):
             on = value[r] != 0
-            if on == before_on[r]:
-                continue
+            length[r] = length[r] + 1 if on else 0
             before_on[r] = on
-            if on:
-                start[r] = day
-                spell_count[v, r] += 1
-                if first_true[v, r] == math.inf:
-                    first_true[v, r] = day
-            else:
-                variables[m] = v
-                runs[m] = r
-                starts[m] = start[r]
-                closed_days[v, r] += day - start[r]
-                m += 1
-    return variables, runs, starts
+    return variables, runs[:total], lengths[:total]

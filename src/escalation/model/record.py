@@ -126,7 +126,9 @@ class BlockRecorder:
         self._cycle_lengths: list[IntArray] = []
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
-        self._slot_routes: dict[int, tuple[RouteTable | None, list[_Route]]] = {}
+        self._slots: dict[
+            int, tuple[FloatArray, FloatArray, int, str, tuple[RouteTable | None, list[_Route]]]
+        ] = {}
         self._detect_sites: dict[tuple[str | None, int], int] = {}
         # The casualties of acts that cause none: shared and never written (see
         # `ActorAgent`'s ones).
@@ -253,6 +255,23 @@ class BlockRecorder:
             return None, alone
         return self.state.tracker.route_table(key, family, together), alone
 
+    def _slot(
+        self, event: Event, key: tuple[int, int], family: int
+    ) -> tuple[FloatArray, FloatArray, int, str, tuple[RouteTable | None, list[_Route]]]:
+        """What recording an act of ``event``'s slot needs each time, read once: the
+        first days and counts of its action, its actor's index, the slot's name, and
+        how its observers see it."""
+        first = self.state.first_days.setdefault(
+            (event.actor, event.action), np.full(self.state.n, math.inf)
+        )
+        return (
+            first,
+            self.action_counts[event.action],
+            self.plan.actor_index(event.actor),
+            self.plan.slot_names[event.slot],
+            self._lay_out_routes(event, key, family),
+        )
+
     def _detect_site(self, observer: str | None, slot: int) -> int:
         site = self._detect_sites.get((observer, slot))
         if site is None:
@@ -267,12 +286,11 @@ class BlockRecorder:
         plan = self.plan
         state = self.state
         day = state.day
-        first = state.first_days.get((event.actor, event.action))
-        if first is None:
-            first = state.first_days[(event.actor, event.action)] = np.full(state.n, math.inf)
-        kernels.first_and_count(
-            first, self.action_counts[event.action], event.runs, event.counts, float(day)
-        )
+        slot = self._slots.get(event.slot)
+        if slot is None:
+            slot = self._slots[event.slot] = self._slot(event, key, family)
+        first, action_counts, actor_index, slot_name, (table, routes) = slot
+        kernels.first_and_count(first, action_counts, event.runs, event.counts, float(day))
         event_id = day * plan.n_slots + event.slot
         if event.continued:
             chained = event.chain >= 2
@@ -284,13 +302,7 @@ class BlockRecorder:
         if target_deaths is None:
             target_deaths = self._no_deaths[: event.runs.size]
         heard = deaths_by_side.get("target_heard", target_deaths)
-        actor_index = plan.actor_index(event.actor)
-        slot_name = plan.slot_names[event.slot]
         tracker = state.tracker
-        layout = self._slot_routes.get(event.slot)
-        if layout is None:
-            layout = self._slot_routes[event.slot] = self._lay_out_routes(event, key, family)
-        table, routes = layout
         if table is not None:
             rng.count_draws(
                 tracker.record_routes(
@@ -403,10 +415,10 @@ class BlockRecorder:
             columns[f"{name}_count"] = counts.copy()
             columns[f"{name}_first_day"] = state.first_day((None, name))
         for name in plan.boolean_variables:
-            days = state.days_with(name)
-            spells = state.spells(name)
-            columns[f"{name}_days"] = days
-            columns[f"{name}_first_day"] = state.first_true(name).copy()
+            days = state.days_true[name]
+            spells = state.spell_count[name]
+            columns[f"{name}_days"] = days.copy()
+            columns[f"{name}_first_day"] = state.first_true[name].copy()
             columns[f"{name}_spells"] = spells.copy()
             with np.errstate(invalid="ignore", divide="ignore"):
                 columns[f"{name}_mean_spell"] = np.where(spells > 0, days / spells, np.nan)
@@ -436,7 +448,7 @@ class BlockRecorder:
         for position, name in enumerate(self.plan.boolean_variables):
             still = np.flatnonzero(state.variables[name] != 0)
             if still.size:
-                length = state.days_true(name)[still]
+                length = state.spell_length[name][still]
                 variable = np.full(still.size, position, dtype=np.int64)
                 rows.append((variable, still, self.horizon - length, length))
                 ended.append(np.zeros(still.size, dtype=bool))

@@ -358,6 +358,12 @@ class BlockState:
     """Each variable's row in ``values``, the array whose rows they are (None: the
     state makes that array, and the variables become its rows)."""
     values: FloatArray | None = None
+    spell_length: dict[str, IntArray] = field(init=False)
+    spell_count: dict[str, IntArray] = field(init=False)
+    days_true: dict[str, IntArray] = field(init=False)
+    first_true: dict[str, FloatArray] = field(init=False)
+    """The first day each boolean variable was true (0 if true from the start; inf
+    if never)."""
     first_days: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
     ended_spells: list[tuple[IntArray, IntArray, IntArray, IntArray]] = field(default_factory=list)
     """(variable's position in ``boolean_variables``, run, start day, length) of
@@ -374,19 +380,19 @@ class BlockState:
             for name, row in self.rows.items():
                 self.values[row] = self.variables[name]
                 self.variables[name] = self.values[row]
-        # The boolean variables' spells, a row per variable: each day's truth is
-        # compared with the last (`kernels.close_spells`), and only a spell that
-        # starts or ends writes anything.  A spell that started on day s (its first
-        # day true at the day's end; 0 for one true from the start) has lasted
-        # day - s days.
+        # The boolean variables' spells: a row per variable of each counter, closed
+        # for all of them in one pass a day (`kernels.close_spells`).
         booleans = self.boolean_variables
-        self._boolean = {name: position for position, name in enumerate(booleans)}
         self._boolean_rows = np.array([self.rows[name] for name in booleans], dtype=np.int64)
         self._was_on = self.values[self._boolean_rows] != 0
-        self._spell_start = np.zeros((len(booleans), n), dtype=np.int64)
+        self._spell_length = np.zeros((len(booleans), n), dtype=np.int64)
         self._spell_count = self._was_on.astype(np.int64)
-        self._closed_days = np.zeros((len(booleans), n), dtype=np.int64)
+        self._days_true = np.zeros((len(booleans), n), dtype=np.int64)
         self._first_true = np.where(self._was_on, 0.0, math.inf)
+        self.spell_length = dict(zip(booleans, self._spell_length, strict=True))
+        self.spell_count = dict(zip(booleans, self._spell_count, strict=True))
+        self.days_true = dict(zip(booleans, self._days_true, strict=True))
+        self.first_true = dict(zip(booleans, self._first_true, strict=True))
 
     def first_day(self, key: tuple[str | None, str]) -> FloatArray:
         """Day of the first act of ``action`` (by ``actor``, or by anyone when None)."""
@@ -397,6 +403,10 @@ class BlockState:
                 result = np.minimum(result, days)
         return result
 
+    def days_at_or_above(self, level: int) -> IntArray:
+        """Days each run has spent at rung ``level`` or above."""
+        return self.days_at_rung[level:].sum(axis=0)
+
     def close_day(self, rung_today: IntArray) -> None:
         """End-of-day bookkeeping: rungs reached and the spells of boolean variables
         (a spell starts on a day that begins false and ends true, and ends on a day
@@ -405,40 +415,15 @@ class BlockState:
         kernels.close_rungs(self.days_at_rung, self.max_rung, rung_today)
         if not self.boolean_variables:
             return
-        variables, runs, starts = kernels.close_spells(
+        variables, runs, lengths = kernels.close_spells(
             self.values,
             self._boolean_rows,
             self._was_on,
-            self._spell_start,
+            self._spell_length,
             self._spell_count,
-            self._closed_days,
+            self._days_true,
             self._first_true,
-            self.day,
+            float(self.day),
         )
         if runs.size:
-            self.ended_spells.append((variables, runs, starts, self.day - starts))
-
-    def days_at_or_above(self, level: int) -> IntArray:
-        """Days each run has spent at rung ``level`` or above."""
-        return self.days_at_rung[level:].sum(axis=0)
-
-    def days_true(self, name: str) -> IntArray:
-        """Days the boolean variable ``name`` has been true, in its current spell (0
-        where it is false), as of the end of the last day."""
-        v = self._boolean[name]
-        return np.where(self._was_on[v], self.day - self._spell_start[v], 0)
-
-    def days_with(self, name: str) -> IntArray:
-        """Days the boolean variable ``name`` has been true in all, as of the end of
-        the last day."""
-        return self._closed_days[self._boolean[name]] + self.days_true(name)
-
-    def spells(self, name: str) -> IntArray:
-        """Spells of the boolean variable ``name`` begun so far (one true from the
-        start counts)."""
-        return self._spell_count[self._boolean[name]]
-
-    def first_true(self, name: str) -> FloatArray:
-        """The first day the boolean variable ``name`` was true at a day's end (0 if
-        true from the start; inf if never)."""
-        return self._first_true[self._boolean[name]]
+            self.ended_spells.append((variables, runs, self.day - lengths, lengths))
