@@ -127,6 +127,20 @@ class ActorAgent(mesa.Agent):
             )
             for rule in self.rules
         ]
+        # What each rule's decision reads, in the order of the policy, read once.
+        self._rules = [
+            (
+                position,
+                rule,
+                self.condition_keys[position],
+                rule.action,
+                self.ready_day[position],
+                self.cause_sources[position],
+                self.fixed_probability[position],
+                *rule.delay,
+            )
+            for position, rule in enumerate(self.rules)
+        ]
         self._eligible = np.empty(n, dtype=np.uint8)
         self._everywhere = np.ones(n, dtype=np.uint8)  # shared and never written, as _ones
         self.excitation = [
@@ -147,12 +161,17 @@ class ActorAgent(mesa.Agent):
         if model.conditions_day != day:
             model.conditions_today, model.conditions_day = {}, day
         memo = model.conditions_today
-        for position, rule in enumerate(self.rules):
-            same = self.condition_keys[position]
+        pending = self.pending
+        k0, k1 = model.key
+        run_ids = model.run_ids
+        family = model.family
+        drawn_today = 0
+        for position, rule, same, action, ready_day, sources, p, low, high in self._rules:
             truth = memo.get(same)
             if truth is None:
-                truth = memo[same] = rule.when.test(state) if rule.when.test is not None else True
-            taken = decided.get(rule.action)
+                test = rule.when.test
+                truth = memo[same] = test(state) if test is not None else True
+            taken = decided.get(action)
             first = taken is None
             if isinstance(truth, np.ndarray):
                 if truth.shape != (n,):
@@ -166,52 +185,51 @@ class ActorAgent(mesa.Agent):
                 # The rule applies in no run: it decides nothing, and leaves the
                 # action to the next rule.
                 if first:
-                    decided[rule.action] = np.zeros(n, dtype=np.uint8)
+                    decided[action] = np.zeros(n, dtype=np.uint8)
                 continue
-            check_ready = bool(self.pending[position]) or day < self.cooldown_horizon[position]
+            check_ready = pending[position] > 0 or day < self.cooldown_horizon[position]
             if taken is None:
-                taken = decided[rule.action] = np.empty(n, dtype=np.uint8)
-            ready_day = self.ready_day[position]
-            mask = (applies, ready_day, check_ready, day, taken, first, eligible)
-            sources = self.cause_sources[position]
-            p = self.fixed_probability[position]
+                taken = decided[action] = np.empty(n, dtype=np.uint8)
             if p is not None:
-                k0, k1 = model.key
                 runs, drawn, answered = kernels.decide_and_fire(
-                    *mask, k0, k1, model.run_ids, rule.fire_site, model.family, p, *sources
+                    applies,
+                    ready_day,
+                    check_ready,
+                    day,
+                    taken,
+                    first,
+                    eligible,
+                    k0,
+                    k1,
+                    run_ids,
+                    rule.fire_site,
+                    family,
+                    p,
+                    *sources,
                 )
-                rng.count_draws(drawn)
+                drawn_today += drawn
             else:
-                kernels.decide_mask(*mask)
+                kernels.decide_mask(applies, ready_day, check_ready, day, taken, first, eligible)
                 runs = self._fire(rule, eligible.view(np.bool_))
                 if runs.size:
                     answered = kernels.hold(ready_day, runs, *sources)
             if runs.size == 0:
                 continue
-            low, high = rule.delay
             schedule = self.schedule[position]
             if low == high:
                 schedule.setdefault(day + low, []).append((runs, answered))
             else:
                 grouped, grouped_answered, starts = kernels.delay_groups(
-                    model.key[0],
-                    model.key[1],
-                    model.run_ids,
-                    runs,
-                    answered,
-                    day,
-                    rule.delay_site,
-                    model.family,
-                    low,
-                    high,
+                    k0, k1, run_ids, runs, answered, day, rule.delay_site, family, low, high
                 )
-                rng.count_draws(runs.size)
+                drawn_today += runs.size
                 for k in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
                     part = slice(starts[k], starts[k + 1])
                     schedule.setdefault(day + low + k, []).append(
                         (grouped[part], grouped_answered[part])
                     )
-            self.pending[position] += runs.size
+            pending[position] += runs.size
+        rng.count_draws(drawn_today)
 
     def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
         """The runs among ``eligible`` where ``rule`` fires today."""
