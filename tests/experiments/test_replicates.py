@@ -21,12 +21,15 @@ from escalation import (
 )
 from escalation.experiments.replicates import (
     DEFAULT_BLOCK_SIZE,
+    _run_block_spooled,
+    _Spooled,
+    _unspool,
     block_tasks,
     combine_blocks,
     default_block_size,
     run_block,
 )
-from escalation.model.record import UNCLASSIFIED
+from escalation.model.record import UNCLASSIFIED, BlockResult
 from escalation.replay import mismatches
 
 RUNS = 30
@@ -102,6 +105,41 @@ def test_one_worker_equals_two_processes(
     pooled = run_scenario(tiny_crisis, runs=RUNS, seed=5, workers=2, path_sample=RUNS)
     assert pooled.settings["block_size"] == math.ceil(RUNS / 2)
     assert_same(pooled, reference)
+
+
+def _assert_same_block(left: BlockResult, right: BlockResult) -> None:
+    for name in ("run_ids", "rung_counts"):
+        np.testing.assert_array_equal(getattr(left, name), getattr(right, name))
+        assert getattr(left, name).dtype == getattr(right, name).dtype
+    for name in ("columns", "cycles", "spells", "daily_sums", "paths"):
+        mine, theirs = getattr(left, name), getattr(right, name)
+        assert list(mine) == list(theirs)
+        for key in mine:
+            np.testing.assert_array_equal(mine[key], theirs[key])
+            assert mine[key].dtype == theirs[key].dtype
+    assert left.draws == right.draws
+    assert left.outcome_names == right.outcome_names
+    assert left.spell_variables == right.spell_variables
+
+
+def test_a_pool_worker_hands_its_block_back_through_a_file(
+    tiny_crisis: Scenario, tmp_path: Path
+) -> None:
+    (task,) = block_tasks(tiny_crisis, RUNS, 5, 60, RUNS, path_sample=5)
+    spooled = _run_block_spooled(task, str(tmp_path))
+    assert isinstance(spooled, _Spooled)
+    assert [path.name for path in tmp_path.iterdir()] == [f"block-{task.start}.bin"]
+    _assert_same_block(_unspool(spooled), run_block(task))
+    assert list(tmp_path.iterdir()) == []  # read back, and gone
+
+
+def test_a_block_that_cannot_be_spooled_comes_back_whole(
+    tiny_crisis: Scenario, tmp_path: Path
+) -> None:
+    (task,) = block_tasks(tiny_crisis, RUNS, 5, 60, RUNS, path_sample=5)
+    result = _run_block_spooled(task, str(tmp_path / "missing"))
+    assert isinstance(result, BlockResult)
+    _assert_same_block(result, run_block(task))
 
 
 def test_any_executor_gives_the_same_runs(

@@ -8,11 +8,14 @@ nothing more than a set of run ids.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import gc
 import math
 import multiprocessing
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -173,10 +176,78 @@ def _map_blocks(
     # which copies the parent's memory into each of them.
     gc.freeze()
     try:
-        with process_pool(workers) as pool:
-            yield from pool.map(run_block, tasks)
+        with (
+            tempfile.TemporaryDirectory(prefix="escalation-blocks-") as spool,
+            process_pool(workers) as pool,
+        ):
+            for block in pool.map(functools.partial(_run_block_spooled, spool=spool), tasks):
+                yield _unspool(block) if isinstance(block, _Spooled) else block
     finally:
         gc.unfreeze()
+
+
+_ARRAY_FIELDS = ("columns", "cycles", "spells", "daily_sums", "paths")
+"""The fields of a `BlockResult` that map names to arrays."""
+
+
+@dataclass
+class _Spooled:
+    """A block's result whose arrays wait in a file, in the order of ``layout``."""
+
+    path: str
+    layout: list[tuple[str, str | None, str, tuple[int, ...]]]
+    """(field, name in the field's mapping or None for an array field, dtype, shape)."""
+    rest: BlockResult
+    """The result without those arrays."""
+
+
+def _run_block_spooled(task: BlockTask, spool: str) -> BlockResult | _Spooled:
+    """`run_block` in a pool's worker, handing the result's arrays back through a file
+    in ``spool``: for the tens of megabytes of a large block that takes a third of the
+    time the pool's pipe and pickling take.  The result itself when the file cannot
+    be written (a full disk)."""
+    result = run_block(task)
+    path = os.path.join(spool, f"block-{task.start}.bin")
+    layout: list[tuple[str, str | None, str, tuple[int, ...]]] = []
+    rest: dict[str, Any] = {}
+    try:
+        with open(path, "wb") as file:
+            for name in ("run_ids", "rung_counts"):
+                array = np.asarray(getattr(result, name))
+                array.tofile(file)
+                layout.append((name, None, array.dtype.str, array.shape))
+            for name in _ARRAY_FIELDS:
+                kept = {}
+                for key, value in getattr(result, name).items():
+                    if isinstance(value, np.ndarray) and value.dtype.kind != "O":
+                        value.tofile(file)
+                        layout.append((name, key, value.dtype.str, value.shape))
+                    else:
+                        kept[key] = value
+                rest[name] = kept
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return result
+    rest["run_ids"] = np.zeros(0, dtype=np.uint32)
+    rest["rung_counts"] = np.zeros((0, 0), dtype=np.int64)
+    return _Spooled(path, layout, dataclasses.replace(result, **rest))
+
+
+def _unspool(spooled: _Spooled) -> BlockResult:
+    """The block's result, its arrays read back (each its own) and the file removed."""
+    arrays: dict[str, Any] = {name: dict(getattr(spooled.rest, name)) for name in _ARRAY_FIELDS}
+    try:
+        with open(spooled.path, "rb") as file:
+            for name, key, dtype, shape in spooled.layout:
+                array = np.fromfile(file, dtype=dtype, count=math.prod(shape)).reshape(shape)
+                if key is None:
+                    arrays[name] = array
+                else:
+                    arrays[name][key] = array
+    finally:
+        os.unlink(spooled.path)
+    return dataclasses.replace(spooled.rest, **arrays)
 
 
 @dataclass
