@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from escalation import rng
 from escalation.model import kernels
 from escalation.model.actors import ActorAgent, Event, ModelError
-from escalation.model.plan import ClaimPlan, EffectPlan, Plan, at, build_plan
+from escalation.model.plan import CasualtyPlan, ClaimPlan, EffectPlan, Plan, at, build_plan
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
@@ -509,7 +509,7 @@ class _CasualtySide(NamedTuple):
     them (see `EscalationModel._casualty_sides`)."""
 
     side: str
-    spec: Any
+    spec: CasualtyPlan
     site: int
     dead: tuple[FloatArray, FloatArray, FloatArray]
     """The victim's true, admitted and claimed dead."""
