@@ -175,8 +175,8 @@ def test_observers_recorded_together_equal_observers_recorded_one_by_one() -> No
     together, one_by_one = _recorded_both_ways(subject, 500, 9, 0.45)
     # Where b's view of a's attacks was recorded: with the others, or on its own.
     for model, alone in ((together, []), (one_by_one, ["b"])):
-        layouts = [slot[-1] for slot in model.recorder._slots.values()]
-        assert [route.observer for _, routes in layouts for route in routes] == alone
+        slots = model.recorder._slots.values()
+        assert [route.observer for slot in slots for route in slot.routes] == alone
     notes = together.result.columns["note_count"]
     assert 0 < notes.mean() < 39  # b missed some acts and saw others
 

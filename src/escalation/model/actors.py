@@ -8,7 +8,7 @@ which Mesa calls the agents changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -68,6 +68,27 @@ def _check_probability(value: float | FloatArray, where: str) -> None:
         raise ModelError(f"{where}: a probability must be in [0, 1], got {array[bad].flat[0]:g}")
 
 
+class _Decision(NamedTuple):
+    """What a rule's decision reads each day, read once per block."""
+
+    position: int
+    rule: RulePlan
+    same: tuple[Any, ...]
+    """Its condition's key: rules with the same key share one evaluation a day."""
+    action: str
+    ready_day: NDArray[np.int32]
+    """The first day it may decide again, per run (its row of `ActorAgent.ready_day`)."""
+    sources: tuple[NDArray[Any], ...]
+    """Where the keys its condition reads keep their last acts (the tracker's arrays
+    and these keys' rows of them), and whether those acts are hostile (only hostile
+    acts continue a chain): what `kernels.hold` reads."""
+    probability: float | None
+    """Its probability when fixed for the block."""
+    low: int
+    high: int
+    """Its delay's range."""
+
+
 class ActorAgent(mesa.Agent):
     """A party to the crisis, holding its policy's schedule for every run of the block."""
 
@@ -95,15 +116,14 @@ class ActorAgent(mesa.Agent):
         # writes to it; it stays writeable only so that the compiled kernels see one
         # array type (a read-only array would compile each kernel a second time).
         self._ones = np.ones(n)
-        # Per rule, where the keys its condition reads keep their last acts (the
-        # tracker's arrays and these keys' rows of them), and whether those acts are
-        # hostile (only hostile acts continue a chain): what `kernels.hold` reads.
+        # Per rule, where the keys its condition reads keep their last acts (see
+        # `_Decision.sources`).
         tracker = model.state.tracker
-        self.cause_sources: list[tuple[NDArray[Any], ...]] = []
+        cause_sources: list[tuple[NDArray[Any], ...]] = []
         for rule in self.rules:
             keys = list(dict.fromkeys(rule.when.keys))
             hostile = [key.action is None or plan.actions[key.action].hostile for key in keys]
-            self.cause_sources.append(
+            cause_sources.append(
                 (
                     tracker.last_days,
                     tracker.causes,
@@ -111,12 +131,6 @@ class ActorAgent(mesa.Agent):
                     np.array(hostile, dtype=np.uint8),
                 )
             )
-        # A probability that reads only literals and parameters keeps its value for
-        # the block; it is drawn (when strictly between 0 and 1) in the same pass
-        # that finds where the rule may fire.
-        self.fixed_probability = [
-            rule.probability.block_probability(model.state) for rule in self.rules
-        ]
         # Rules whose conditions have the same text and read the same observations
         # (and the same actor, through ``self``) share one evaluation a day.
         self.condition_keys = [
@@ -127,16 +141,19 @@ class ActorAgent(mesa.Agent):
             )
             for rule in self.rules
         ]
-        # What each rule's decision reads, in the order of the policy, read once.
-        self._rules = [
-            (
+        # What each rule's decision reads, in the order of the policy, read once.  A
+        # probability that reads only literals and parameters keeps its value for the
+        # block; it is drawn (when strictly between 0 and 1) in the same pass that
+        # finds where the rule may fire.
+        self._decisions = [
+            _Decision(
                 position,
                 rule,
                 self.condition_keys[position],
                 rule.action,
                 self.ready_day[position],
-                self.cause_sources[position],
-                self.fixed_probability[position],
+                cause_sources[position],
+                rule.probability.block_probability(model.state),
                 *rule.delay,
             )
             for position, rule in enumerate(self.rules)
@@ -166,7 +183,7 @@ class ActorAgent(mesa.Agent):
         run_ids = model.run_ids
         family = model.family
         drawn_today = 0
-        for position, rule, same, action, ready_day, sources, p, low, high in self._rules:
+        for position, rule, same, action, ready_day, sources, p, low, high in self._decisions:
             truth = memo.get(same)
             if truth is None:
                 test = rule.when.test

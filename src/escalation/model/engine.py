@@ -192,7 +192,6 @@ class EscalationModel(mesa.Model):
         self._negative_binomial_threshold = rng.negative_binomial_threshold(NEGBIN_METHOD)
         self._action_rank = {name: rank for rank, name in enumerate(self.plan.actions)}
         self._effect_plans: dict[str, list[_Effect]] = {}
-        self._dead: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "day": lambda m: m.state.day,
@@ -422,15 +421,12 @@ class EscalationModel(mesa.Model):
 
     def _dead_counts(self, victim: str) -> tuple[FloatArray, FloatArray, FloatArray]:
         """The victim's true, admitted and claimed dead (the state's own arrays)."""
-        counts = self._dead.get(victim)
-        if counts is None:
-            variables = self.state.variables
-            counts = self._dead[victim] = (
-                variables[f"{victim}.casualties"],
-                variables[f"{victim}.admitted_casualties"],
-                variables[f"{victim}.claimed_casualties"],
-            )
-        return counts
+        variables = self.state.variables
+        return (
+            variables[f"{victim}.casualties"],
+            variables[f"{victim}.admitted_casualties"],
+            variables[f"{victim}.claimed_casualties"],
+        )
 
     def _effect_plan(self, effect: EffectPlan) -> _Effect:
         """What an effect needs each time, read once: literal and parameter values

@@ -70,6 +70,20 @@ class _Route(NamedTuple):
     """Whether the observer may miss the act (a detection probability below 1)."""
 
 
+class _Slot(NamedTuple):
+    """What recording an act of one slot needs (see `BlockRecorder._slot`)."""
+
+    first: FloatArray
+    """Its action's first day, per run."""
+    action_counts: FloatArray
+    actor_index: int
+    slot_name: str
+    table: RouteTable | None
+    """Its observers recorded together (`BlockRecorder._lay_out_routes`)."""
+    routes: list[_Route]
+    """Its observers recorded one by one."""
+
+
 class BlockRecorder:
     """Owns the block's state; records perception, daily series and final metrics."""
 
@@ -126,9 +140,7 @@ class BlockRecorder:
         self._cycle_lengths: list[IntArray] = []
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
-        self._slots: dict[
-            int, tuple[FloatArray, FloatArray, int, str, tuple[RouteTable | None, list[_Route]]]
-        ] = {}
+        self._slots: dict[int, _Slot] = {}
         self._detect_sites: dict[tuple[str | None, int], int] = {}
         # The casualties of acts that cause none: shared and never written (see
         # `ActorAgent`'s ones).
@@ -255,21 +267,17 @@ class BlockRecorder:
             return None, alone
         return self.state.tracker.route_table(key, family, together), alone
 
-    def _slot(
-        self, event: Event, key: tuple[int, int], family: int
-    ) -> tuple[FloatArray, FloatArray, int, str, tuple[RouteTable | None, list[_Route]]]:
-        """What recording an act of ``event``'s slot needs each time, read once: the
-        first days and counts of its action, its actor's index, the slot's name, and
-        how its observers see it."""
+    def _slot(self, event: Event, key: tuple[int, int], family: int) -> _Slot:
+        """What recording an act of ``event``'s slot needs each time, read once."""
         first = self.state.first_days.setdefault(
             (event.actor, event.action), np.full(self.state.n, math.inf)
         )
-        return (
+        return _Slot(
             first,
             self.action_counts[event.action],
             self.plan.actor_index(event.actor),
             self.plan.slot_names[event.slot],
-            self._lay_out_routes(event, key, family),
+            *self._lay_out_routes(event, key, family),
         )
 
     def _detect_site(self, observer: str | None, slot: int) -> int:
@@ -289,7 +297,7 @@ class BlockRecorder:
         slot = self._slots.get(event.slot)
         if slot is None:
             slot = self._slots[event.slot] = self._slot(event, key, family)
-        first, action_counts, actor_index, slot_name, (table, routes) = slot
+        first, action_counts, actor_index, slot_name, table, routes = slot
         kernels.first_and_count(first, action_counts, event.runs, event.counts, float(day))
         event_id = day * plan.n_slots + event.slot
         if event.continued:
@@ -400,9 +408,8 @@ class BlockRecorder:
             outcome[(outcome == len(plan.outcomes)) & condition.evaluate(state)] = index
         columns: dict[str, NDArray[Any]] = {"outcome_index": outcome}
         columns["max_rung"] = state.max_rung.copy()
-        above = np.cumsum(state.days_at_rung[::-1], axis=0)[::-1]
         for level in range(1, len(plan.scenario.ladder)):
-            columns[f"days_at_or_above_{level}"] = above[level].copy()
+            columns[f"days_at_or_above_{level}"] = state.days_at_or_above(level)
         for actor in plan.actors:
             columns[f"{actor}_dead_true"] = state.variables[f"{actor}.casualties"].copy()
             columns[f"{actor}_dead_claimed"] = state.variables[f"{actor}.claimed_casualties"].copy()
