@@ -331,6 +331,55 @@ def test_negative_binomial_inversion_follows_the_documented_search():
     assert not np.array_equal(x[below], mixture[below])
 
 
+def test_negative_binomial_draws_a_pair_at_a_time_without_changing_a_draw():
+    # The kernel visits the elements grouped by (mean, dispersion) pair; each draw
+    # must be the one the elements' own order gives, with few pairs, with more pairs
+    # than it groups (it then draws in order), and with one mean for all.
+    n = 5_000
+    runs = RUNS[:n]
+    generator = np.random.default_rng(11)
+    k0, k1 = KEY
+    for pairs in (5, rng._NB_GROUPS + 1, 4 * rng._NB_GROUPS):
+        means = generator.integers(1, pairs + 1, n) * 0.75
+        means[::97] = 0.0
+        means[::89] = 45.0  # the mixture's side of 30
+        disps = means * 0.4 + 0.1
+        grouped, grouped_calls = rng._negbin_kernel(k0, k1, runs, 4, SITE, 0, means, disps, 30.0)
+        plain, plain_calls = rng._negbin_in_order(k0, k1, runs, 4, SITE, 0, means, disps, 30.0)
+        assert np.array_equal(grouped, plain)
+        assert grouped_calls == plain_calls
+    one = np.array([2.5])
+    disps = generator.choice([0.2, 0.9, 3.0], n)
+    grouped, _ = rng._negbin_kernel(k0, k1, runs, 4, SITE, 0, one, disps, 30.0)
+    plain, _ = rng._negbin_in_order(k0, k1, runs, 4, SITE, 0, one, disps, 30.0)
+    assert np.array_equal(grouped, plain)
+
+
+def test_pair_order_groups_pairs_and_keeps_their_order():
+    generator = np.random.default_rng(5)
+    means = generator.choice([0.5, 1.0, 1.5, 2.0], 1_000)
+    disps = np.where(generator.random(1_000) < 0.5, 0.3, 0.6)
+    order = rng._pair_order(means, disps)
+    assert np.array_equal(np.sort(order), np.arange(1_000))
+    pairs = list(zip(means[order].tolist(), disps[order].tolist(), strict=True))
+    starts = [i for i in range(1, len(pairs)) if pairs[i] != pairs[i - 1]]
+    assert len(starts) == len(set(pairs)) - 1  # each pair in one stretch
+    for stretch in np.split(order, starts):
+        assert np.all(np.diff(stretch) > 0)  # in the elements' order
+    # Pairs past those it groups come last, in order.
+    some = np.arange(1, rng._NB_GROUPS + 9, dtype=np.float64)
+    means = np.concatenate([some, np.tile(some[: rng._NB_GROUPS], 3)])
+    order = rng._pair_order(means, np.full(means.size, 0.5))
+    assert np.array_equal(np.sort(order), np.arange(means.size))
+    assert np.all(np.diff(order[-8:]) > 0)
+    assert set(means[order[-8:]].tolist()) == set(some[rng._NB_GROUPS :].tolist())
+    # Mostly pairs of their own, too few elements, or one pair for all: no grouping.
+    many = np.arange(1, 4 * rng._NB_GROUPS + 1, dtype=np.float64)
+    assert rng._pair_order(np.repeat(many, 2), np.full(many.size * 2, 0.5)).size == 0
+    assert rng._pair_order(means[: rng._NB_GROUP_MIN - 1], disps[: rng._NB_GROUP_MIN - 1]).size == 0
+    assert rng._pair_order(np.array([1.0]), np.array([0.5])).size == 0
+
+
 def test_negative_binomial_inversion_uses_one_call_per_draw():
     means = np.where(RUNS[:1000] % 4 == 0, 0.0, 12.0)
     rng.reset_draw_count()

@@ -81,6 +81,10 @@ _NB_METHODS = {"auto": 30.0, "gamma-poisson": 0.0}
 _POISSON_AHEAD = 8  # CDF terms a Poisson or negative-binomial search forms before it branches
 _NB_SLOTS = 16  # (mean, dispersion) pairs whose CDF terms are kept ...
 _NB_TERMS = 512  # ... and how many terms of each; the search goes on past them
+_NB_GROUPS = 64  # pairs a negative-binomial call draws a pair at a time, at most
+_NB_GROUP_MIN = 64  # elements below which a call draws them in order
+_GOLDEN = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, signed: Fibonacci hashing
+_HASH_SHIFT = 54  # the product's top ten bits index the table of 16 * _NB_GROUPS
 # PTRS casts k to int64; numpy applies the same ceiling to its Poisson sampler.
 _LAM_MAX = float(np.iinfo(np.int64).max - 10 * math.sqrt(np.iinfo(np.int64).max))
 # Words stay uint32 with uint64 products so LLVM maps the rounds onto SIMD 32x32->64
@@ -433,7 +437,80 @@ def _keep_term(row, n, p_n, q, k):
 
 
 @_jit
+def _pair_order(mean, disp):
+    """The positions of the elements grouped by (mean, dispersion) pair, each pair's
+    in order; an empty array where grouping would not pay: one pair for all, fewer
+    than `_NB_GROUP_MIN` elements, or most of them in pairs it does not group.
+
+    A pair is told by its bits, through a direct-mapped table; the elements of pairs
+    past the first `_NB_GROUPS`, or whose entry another pair holds, come last, in order.
+    """
+    m = max(mean.shape[0], disp.shape[0])
+    if m < _NB_GROUP_MIN or (mean.shape[0] == 1 and disp.shape[0] == 1):
+        return np.empty(0, np.int64)
+    mean_bits = np.ascontiguousarray(mean).view(np.int64)
+    disp_bits = np.ascontiguousarray(disp).view(np.int64)
+    size = 16 * _NB_GROUPS
+    held_mean = np.zeros(size, np.int64)
+    held_disp = np.zeros(size, np.int64)
+    group = np.full(size, -1, np.int64)
+    which = np.empty(m, np.int64)
+    count = np.zeros(_NB_GROUPS + 2, np.int64)
+    groups = 0
+    for i in range(m):
+        a, b = _pick(mean_bits, i), _pick(disp_bits, i)
+        h = (((a ^ (b << 1)) * _GOLDEN) >> _HASH_SHIFT) & (size - 1)
+        g = group[h]
+        if g < 0 or held_mean[h] != a or held_disp[h] != b:
+            if g >= 0 or groups == _NB_GROUPS:
+                g = _NB_GROUPS  # the last group: taken entry, or too many pairs
+            else:
+                g = group[h] = groups
+                held_mean[h], held_disp[h] = a, b
+                groups += 1
+        which[i] = g
+        count[g + 1] += 1
+    if count[_NB_GROUPS + 1] > m // 2:  # mostly pairs of their own: no stretch to keep
+        return np.empty(0, np.int64)
+    for g in range(_NB_GROUPS + 1):
+        count[g + 1] += count[g]
+    order = np.empty(m, np.int64)
+    for i in range(m):
+        g = which[i]
+        order[count[g]] = i
+        count[g] += 1
+    return order
+
+
+@_jit
 def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp, below):
+    # A draw depends only on its own words (its run's counters) and its pair's terms,
+    # so the elements may be drawn a pair at a time: a pair that stays from one
+    # element to the next costs neither the lookup of its terms nor mispredicted
+    # branches, which makes the draws about three times cheaper when the pairs vary.
+    order = _pair_order(mean, disp)
+    if order.shape[0] == 0:
+        return _negbin_in_order(k0, k1, runs, day, site, fam, mean, disp, below)
+    m = order.shape[0]
+    grouped_runs = np.empty(m, runs.dtype)
+    grouped_mean = np.empty(m)
+    grouped_disp = np.empty(m)
+    for v in range(m):
+        i = order[v]
+        grouped_runs[v] = runs[i]
+        grouped_mean[v] = _pick(mean, i)
+        grouped_disp[v] = _pick(disp, i)
+    drawn, calls = _negbin_in_order(
+        k0, k1, grouped_runs, day, site, fam, grouped_mean, grouped_disp, below
+    )
+    out = np.empty(m, np.int64)
+    for v in range(m):
+        out[order[v]] = drawn[v]
+    return out, calls
+
+
+@_jit
+def _negbin_in_order(k0, k1, runs, day, site, fam, mean, disp, below):
     w = _fill(k0, k1, runs, _c1(day, 0), site, fam)
     out = np.zeros(runs.shape[0], np.int64)
     calls = 0
