@@ -179,25 +179,30 @@ def remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostil
     anything the act answers no event.  Returns one row per run: (event id, chain
     length, chain root, perceived author of the event).
     """
-    inf = np.inf
-    answered = np.empty((runs.shape[0], 4), np.int64)
-    for i in range(runs.shape[0]):
-        r = runs[i]
-        best = -inf
-        event, chain, root, by = -1, 0, -1, -1
-        for j in range(last_rows.shape[0]):
-            seen = last_days[last_rows[j], r]
-            if seen > best:
-                best = seen
-                c = cause_rows[j]
-                event = track_causes[c, r, 0]
-                chain = track_causes[c, r, 1] if hostile[j] else 0
-                root = track_causes[c, r, 2]
-                by = track_causes[c, r, 3]
-        answered[i, 0] = event
-        answered[i, 1] = chain
-        answered[i, 2] = root
-        answered[i, 3] = by
+    # Key by key, then run by run: each loop's loads are independent of one another,
+    # so the processor overlaps their cache misses (the runs are scattered over
+    # tables of a block's size, and a run at a time would wait for each in turn).
+    m = runs.shape[0]
+    best = np.full(m, -np.inf)
+    which = np.full(m, -1, np.int64)
+    for j in range(last_rows.shape[0]):
+        seen_days = last_days[last_rows[j]]
+        for i in range(m):
+            seen = seen_days[runs[i]]
+            later = seen > best[i]
+            best[i] = seen if later else best[i]
+            which[i] = j if later else which[i]
+    answered = np.empty((m, 4), np.int64)
+    for i in range(m):
+        j = which[i]
+        if j < 0:
+            answered[i, 0], answered[i, 1], answered[i, 2], answered[i, 3] = -1, 0, -1, -1
+            continue
+        cause = track_causes[cause_rows[j], runs[i]]
+        answered[i, 0] = cause[0]
+        answered[i, 1] = cause[1] if hostile[j] else 0
+        answered[i, 2] = cause[2]
+        answered[i, 3] = cause[3]
     return answered
 
 
