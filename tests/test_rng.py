@@ -359,25 +359,30 @@ def test_pair_order_groups_pairs_and_keeps_their_order():
     generator = np.random.default_rng(5)
     means = generator.choice([0.5, 1.0, 1.5, 2.0], 1_000)
     disps = np.where(generator.random(1_000) < 0.5, 0.3, 0.6)
-    order = rng._pair_order(means, disps)
+    order, starts = rng._pair_order(means, disps)
     assert np.array_equal(np.sort(order), np.arange(1_000))
-    pairs = list(zip(means[order].tolist(), disps[order].tolist(), strict=True))
-    starts = [i for i in range(1, len(pairs)) if pairs[i] != pairs[i - 1]]
-    assert len(starts) == len(set(pairs)) - 1  # each pair in one stretch
-    for stretch in np.split(order, starts):
-        assert np.all(np.diff(stretch) > 0)  # in the elements' order
+    # Each group is one pair's elements, in their order, and the groups follow the
+    # pairs' first elements.
+    groups = [order[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True) if b > a]
+    assert len(groups) == 8
+    assert [group[0] for group in groups] == sorted(group[0] for group in groups)
+    for group in groups:
+        assert np.unique(means[group]).size == 1
+        assert np.unique(disps[group]).size == 1
+        assert np.all(np.diff(group) > 0)
     # Pairs past those it groups come last, in order.
     some = np.arange(1, rng._NB_GROUPS + 9, dtype=np.float64)
     means = np.concatenate([some, np.tile(some[: rng._NB_GROUPS], 3)])
-    order = rng._pair_order(means, np.full(means.size, 0.5))
+    order, _ = rng._pair_order(means, np.full(means.size, 0.5))
     assert np.array_equal(np.sort(order), np.arange(means.size))
     assert np.all(np.diff(order[-8:]) > 0)
     assert set(means[order[-8:]].tolist()) == set(some[rng._NB_GROUPS :].tolist())
     # Mostly pairs of their own, too few elements, or one pair for all: no grouping.
     many = np.arange(1, 4 * rng._NB_GROUPS + 1, dtype=np.float64)
-    assert rng._pair_order(np.repeat(many, 2), np.full(many.size * 2, 0.5)).size == 0
-    assert rng._pair_order(means[: rng._NB_GROUP_MIN - 1], disps[: rng._NB_GROUP_MIN - 1]).size == 0
-    assert rng._pair_order(np.array([1.0]), np.array([0.5])).size == 0
+    few = rng._NB_GROUP_MIN - 1
+    assert rng._pair_order(np.repeat(many, 2), np.full(many.size * 2, 0.5))[0].size == 0
+    assert rng._pair_order(means[:few], np.full(few, 0.5))[0].size == 0
+    assert rng._pair_order(np.array([1.0]), np.array([0.5]))[0].size == 0
 
 
 def test_negative_binomial_inversion_uses_one_call_per_draw():
