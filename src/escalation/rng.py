@@ -353,25 +353,35 @@ def _poisson_kernel(k0, k1, runs, day, site, fam, lam):
                 k += u > cdf[j]
             out[i] = k
         return out, runs.shape[0]
+    # Per element: the first `_POISSON_AHEAD` CDF terms of `_poisson_one`'s search,
+    # formed by the same operations in the same order, but counted without a branch:
+    # the count of terms below u is where the search stops, unless it passes them all.
+    # (A sum that saturates within them stays level, so u passes it too.)  The
+    # exponentials and uniforms come first, in a loop of their own, so that the terms'
+    # loop has no call in it and vectorises, divisions included.
+    m = runs.shape[0]
+    rates = lam if lam.shape[0] == m else np.full(m, lam[0])
+    u = np.empty(m)
+    first = np.empty(m)
+    for i in range(m):
+        u[i] = _u53(w[0, i], w[1, i])
+        first[i] = math.exp(-rates[i])
+    below = np.empty(m, np.int64)
+    for i in range(m):
+        rate, p, ui = rates[i], first[i], u[i]
+        cdf, count = p, 0
+        for j in range(1, _POISSON_AHEAD + 1):
+            count += ui > cdf
+            p *= rate / j
+            cdf += p
+        below[i] = count
     calls = 0
-    for i in range(runs.shape[0]):
-        rate = _pick(lam, i)
-        if 0.0 < rate < 30.0:
-            # The first `_POISSON_AHEAD` CDF terms of `_poisson_one`'s search, formed by
-            # the same operations in the same order, but counted without a branch: the
-            # count of terms below u is where the search stops, unless it passes them
-            # all.  (A sum that saturates within them stays level, so u passes it too.)
-            u = _u53(w[0, i], w[1, i])
-            p = math.exp(-rate)
-            cdf, below = p, 0
-            for j in range(1, _POISSON_AHEAD + 1):
-                below += u > cdf
-                p *= rate / j
-                cdf += p
-            if below < _POISSON_AHEAD:
-                out[i] = below
-                calls += 1
-                continue
+    for i in range(m):
+        rate = rates[i]
+        if 0.0 < rate < 30.0 and below[i] < _POISSON_AHEAD:
+            out[i] = below[i]
+            calls += 1
+            continue
         out[i], n = _poisson_one(
             k0, k1, runs[i], day, site, fam, rate, w[0, i], w[1, i], w[2, i], w[3, i]
         )
