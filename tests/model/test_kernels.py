@@ -215,6 +215,44 @@ def test_close_spells_many_ended(gen):
     assert not length.any()
 
 
+@pytest.mark.parametrize("last_on", [None, 0, N - 1])
+def test_close_spells_false_variable(gen, last_on):
+    # A variable false everywhere, today and yesterday (-0.0 is false too), beside
+    # one that is not: nothing of the first changes.  With one run true today, or
+    # yesterday, the first counts as any other.
+    table = np.zeros((2, N))
+    table[0, ::3] = -0.0
+    table[1] = gen.random(N) < 0.5
+    was_on = np.zeros((2, N), dtype=bool)
+    was_on[1] = gen.random(N) < 0.5
+    if last_on is not None:
+        table[0, last_on] = 1.0
+    before = was_on.copy()
+    length = np.zeros((2, N), np.int64)
+    count = np.ones((2, N), np.int64)
+    days_true = np.full((2, N), 4, np.int64)
+    first = np.full((2, N), np.inf)
+    variables, runs, _ = kernels.close_spells(
+        table, np.array([0, 1]), was_on, length, count, days_true, first, 9.0
+    )
+    on = table != 0
+    assert np.array_equal(was_on, on)
+    assert np.array_equal(days_true, 4 + on)
+    assert np.array_equal(length, on.astype(np.int64))
+    assert np.array_equal(first, np.where(on, 9.0, np.inf))
+    assert np.array_equal(count, 1 + (on & ~before))
+    assert not np.any(variables == 0)
+    # Yesterday's truth alone: the spell ends today.
+    table[0, :] = 0.0
+    variables, runs, lengths = kernels.close_spells(
+        table, np.array([0, 1]), was_on, length, count, days_true, first, 10.0
+    )
+    ended = runs[variables == 0]
+    assert ended.tolist() == ([] if last_on is None else [last_on])
+    assert not was_on[0].any()
+    assert not length[0].any()
+
+
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 def test_record_and_forget_routes_round_trip(gen, dtype):
     # One observer who sees every act, with one track.

@@ -558,6 +558,16 @@ def close_rungs(days_at_rung, max_rung, rung):
         days_at_rung[level, r] += 1
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _all_zero(values):
+    """Whether every element of a float array is 0 (either sign): a run at a time,
+    stopping at the first that is not."""
+    for i in range(values.shape[0]):
+        if values[i] != 0:
+            return False
+    return True
+
+
 @_jit
 def close_spells(table, rows, was_on, spell_length, spell_count, days_true, first_true, day):
     """Advance the boolean variables' spell counters and first days true (``day``
@@ -569,11 +579,18 @@ def close_spells(table, rows, was_on, spell_length, spell_count, days_true, firs
     """
     k, n = was_on.shape
     # The counters in a pass without branches, which vectorises; the rare ended
-    # spells in another; the spells' lengths and today's truth last.
+    # spells in another; the spells' lengths and today's truth last.  A variable
+    # false in every run today and yesterday changes nothing (its spells' lengths
+    # are all 0) and is left alone: a look at its row instead of passes that rewrite
+    # five.
     ending = np.zeros(k, np.int64)
+    quiet = np.zeros(k, np.bool_)
     for v in range(k):
         value = table[rows[v]]
         before_on = was_on[v]
+        quiet[v] = _all_zero(value) and _every_byte(before_on.view(np.uint8), 0)
+        if quiet[v]:
+            continue
         days = days_true[v]
         count = spell_count[v]
         first = first_true[v]
@@ -606,6 +623,8 @@ def close_spells(table, rows, was_on, spell_length, spell_count, days_true, firs
                 m += before_on[r] & (value[r] == 0)
             variables[start:m] = v
     for v in range(k):
+        if quiet[v]:
+            continue
         value = table[rows[v]]
         before_on = was_on[v]
         length = spell_length[v]
