@@ -501,7 +501,7 @@ def _negbin_kernel(k0, k1, runs, day, site, fam, mean, disp, below):
     # A draw depends only on its own words (its run's counters) and its pair's terms,
     # so the elements may be drawn a pair at a time (`_pair_order`): the search then
     # meets one pair per call, and costs neither the lookup of a pair's terms nor
-    # mispredicted branches, about a third of the time when the pairs vary.
+    # mispredicted branches: about half the time when the pairs vary.
     order, starts = _pair_order(mean, disp)
     if order.shape[0] == 0:
         return _negbin_in_order(k0, k1, runs, day, site, fam, mean, disp, below)
