@@ -333,17 +333,21 @@ def test_negative_binomial_inversion_follows_the_documented_search():
 
 def test_negative_binomial_draws_a_pair_at_a_time_without_changing_a_draw():
     # The kernel visits the elements grouped by (mean, dispersion) pair; each draw
-    # must be the one the elements' own order gives, with few pairs, with more pairs
-    # than it groups (it then draws in order), and with one mean for all.
+    # must be the one the elements' own order gives: with few pairs, with one more
+    # pair than it groups, and with two elements in five in pairs of their own
+    # (drawn together, after the grouped ones), and with one mean for all.
     n = 5_000
     runs = RUNS[:n]
     generator = np.random.default_rng(11)
     k0, k1 = KEY
-    for pairs in (5, rng._NB_GROUPS + 1, 4 * rng._NB_GROUPS):
+    own = 1.0 + np.arange(n) * 1e-3  # a pair per element
+    for pairs, alone in ((5, 0.0), (rng._NB_GROUPS + 1, 0.0), (8, 0.4)):
         means = generator.integers(1, pairs + 1, n) * 0.75
+        means = np.where(generator.random(n) < alone, own, means)
         means[::97] = 0.0
         means[::89] = 45.0  # the mixture's side of 30
         disps = means * 0.4 + 0.1
+        assert rng._pair_order(means, disps)[0].size == n  # drawn a pair at a time
         grouped, grouped_calls = rng._negbin_kernel(k0, k1, runs, 4, SITE, 0, means, disps, 30.0)
         plain, plain_calls = rng._negbin_in_order(k0, k1, runs, 4, SITE, 0, means, disps, 30.0)
         assert np.array_equal(grouped, plain)
