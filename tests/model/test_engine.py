@@ -505,6 +505,19 @@ def test_spells_of_a_boolean_variable_and_outcome_functions() -> None:
     assert events.loc[events["action"] == "note", "day"].tolist() == [4, 8]
 
 
+def test_a_block_lists_its_spells_by_run_variable_name_and_start() -> None:
+    # The blocks of a job, in run order, then need no sort to make the spells table.
+    block = EscalationModel(REFERENCE, runs=40, seed=5, horizon_days=120).run()
+    spells = block.spells
+    names = np.array(block.spell_variables, dtype=object)[spells["variable"]]
+    key = list(
+        zip(spells["run"].tolist(), names.tolist(), spells["start_day"].tolist(), strict=True)
+    )
+    assert len({name for _, name, _ in key}) > 1
+    assert len({(run, name) for run, name, _ in key}) < len(key)  # a run with two spells
+    assert key == sorted(key)
+
+
 def test_final_values_of_world_and_actor_variables_do_not_collide() -> None:
     text = """\
         world:

@@ -31,7 +31,7 @@ from escalation import rng
 from escalation.memory import release_memory
 from escalation.model.engine import EscalationModel
 from escalation.model.plan import Plan, build_plan
-from escalation.model.record import UNCLASSIFIED, BlockResult
+from escalation.model.record import UNCLASSIFIED, BlockResult, name_ranks
 from escalation.scenario.schema import Scenario
 
 __all__ = [
@@ -159,10 +159,13 @@ def _map_blocks(
         for task in tasks:
             yield run_block(task)
         return
-    if _FORK in multiprocessing.get_all_start_methods():
+    first = tasks[0]
+    cached = _PLANS.get(id(first.scenario))
+    warm = cached is not None and cached[0] is first.scenario
+    if _FORK in multiprocessing.get_all_start_methods() and not warm:
         # Load the compiled kernels (and the plan) here, once: forked workers then
-        # share their pages instead of each loading a copy of its own.
-        first = tasks[0]
+        # share their pages instead of each loading a copy of its own.  A process
+        # that has run a block of this scenario has both already.
         run_block(
             dataclasses.replace(
                 first,
@@ -508,9 +511,7 @@ def _tables(blocks: Sequence[BlockResult]) -> tuple[pd.DataFrame, pd.DataFrame, 
 def _spells(blocks: Sequence[BlockResult], run_ids: list[NDArray[np.int64]]) -> pd.DataFrame:
     """The blocks' spells by run, variable and start day, variables by name."""
     names = blocks[0].spell_variables
-    # Each variable's rank among the names, so that sorting ranks sorts names.
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names))
+    rank = name_ranks(names)
     run = _stacked([ids[block.spells["run"]] for ids, block in zip(run_ids, blocks, strict=True)])
     variable = _stacked([np.asarray(block.spells["variable"], np.int64) for block in blocks])
     start = _stacked([np.asarray(block.spells["start_day"], np.int64) for block in blocks])
@@ -518,22 +519,30 @@ def _spells(blocks: Sequence[BlockResult], run_ids: list[NDArray[np.int64]]) -> 
     # stable sort on (run, variable) alone is the sort on (run, variable, start):
     # checked, and done in full should it ever not hold.
     key = run * max(len(names), 1) + (rank[variable] if len(names) else variable)
-    order = np.argsort(key, kind="stable")
-    sorted_key, sorted_start = key[order], start[order]
+    # Blocks sort their own spells (`BlockResult.spells`), so blocks of ascending run
+    # ids, in run order, are sorted already: checked in one pass.
+    order: NDArray[np.int64] | None = None
+    if np.any(key[1:] < key[:-1]):
+        order = np.argsort(key, kind="stable")
+    sorted_key, sorted_start = (key, start) if order is None else (key[order], start[order])
     if np.any((sorted_key[1:] == sorted_key[:-1]) & (sorted_start[1:] < sorted_start[:-1])):
         order = np.lexsort((start, key))
-    variable = variable[order]
+
+    def ordered(values: NDArray[Any]) -> NDArray[Any]:
+        return values if order is None else values[order]
+
+    variable = ordered(variable)
     spells = {
-        "run": run[order],
+        "run": ordered(run),
         "variable": pd.array(
             pa.DictionaryArray.from_arrays(
                 pa.array(variable.astype(np.int32)), pa.array(names, type=pa.string())
             ).dictionary_decode(),
             dtype="str",
         ),
-        "start_day": start[order],
-        "length": _stacked([np.asarray(b.spells["length"], np.int64) for b in blocks])[order],
-        "ended": _stacked([np.asarray(b.spells["ended"], bool) for b in blocks])[order],
+        "start_day": ordered(start),
+        "length": ordered(_stacked([np.asarray(b.spells["length"], np.int64) for b in blocks])),
+        "ended": ordered(_stacked([np.asarray(b.spells["ended"], bool) for b in blocks])),
     }
     return pd.DataFrame(spells, copy=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -49,10 +50,17 @@ class BlockResult:
     spells: dict[str, NDArray[Any]] = field(default_factory=dict)
     """One row per spell of a boolean world variable: ``run`` (the block's row),
     ``variable`` (a position in ``spell_variables``), ``start_day``, ``length``,
-    ``ended``."""
+    ``ended``; by run, then variable name, then start day."""
     spell_variables: tuple[str, ...] = ()
     draws: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def name_ranks(names: Sequence[str]) -> IntArray:
+    """Each name's rank among ``names``, so that sorting ranks sorts names."""
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names))
+    return rank
 
 
 class _Route(NamedTuple):
@@ -468,13 +476,21 @@ class BlockRecorder:
                 "length": empty,
                 "ended": np.zeros(0, dtype=bool),
             }
-        return {
+        table = {
             "run": np.concatenate([runs for _, runs, _, _ in rows]),
             "variable": np.concatenate([variable for variable, _, _, _ in rows]),
             "start_day": np.concatenate([start for _, _, start, _ in rows]),
             "length": np.concatenate([length for _, _, _, length in rows]),
             "ended": np.concatenate(ended),
         }
+        # By run, then variable name: the rows were added day by day, so a stable
+        # sort keeps each variable's spells in a run in the order they started.  The
+        # block sorts its own rows, so that a pool's workers do it side by side and
+        # the blocks, in run order, need no sort when they are combined.
+        names = self.plan.boolean_variables
+        key = table["run"] * len(names) + name_ranks(names)[table["variable"]]
+        order = np.argsort(key, kind="stable")
+        return {name: values[order] for name, values in table.items()}
 
     def _cycle_table(self) -> dict[str, NDArray[Any]]:
         """One row per retaliation cycle: a chain of two or more answering blows."""
