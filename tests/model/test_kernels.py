@@ -171,14 +171,14 @@ def test_close_spells(gen):
     was_on = gen.random((3, N)) < 0.5
     length = gen.integers(0, 9, (3, N))
     count = gen.integers(0, 3, (3, N))
-    days_true = gen.integers(0, 9, (3, N))
-    before = (length.copy(), count.copy(), days_true.copy(), was_on.copy())
+    days_with = gen.integers(0, 9, (3, N))
+    before = (length.copy(), count.copy(), days_with.copy(), was_on.copy())
     first = np.where(gen.random((3, N)) < 0.5, np.inf, 3.0)
     want_first = first.copy()
     on = table[rows] != 0
     want_first[on & np.isinf(want_first)] = 7
     variables, runs, lengths = kernels.close_spells(
-        table, rows, was_on, length, count, days_true, first, 7.0
+        table, rows, was_on, length, count, days_with, first, 7.0
     )
     ended = before[3] & ~on
     want_variables, want_runs = np.nonzero(ended)  # by variable, then run
@@ -188,7 +188,7 @@ def test_close_spells(gen):
     assert np.array_equal(first, want_first)
     assert np.array_equal(length, np.where(on, before[0] + 1, 0))
     assert np.array_equal(count, before[1] + (on & ~before[3]))
-    assert np.array_equal(days_true, before[2] + on)
+    assert np.array_equal(days_with, before[2] + on)
     assert np.array_equal(was_on, on)
 
 
@@ -230,14 +230,14 @@ def test_close_spells_false_variable(gen, last_on):
     before = was_on.copy()
     length = np.zeros((2, N), np.int64)
     count = np.ones((2, N), np.int64)
-    days_true = np.full((2, N), 4, np.int64)
+    days_with = np.full((2, N), 4, np.int64)
     first = np.full((2, N), np.inf)
     variables, runs, _ = kernels.close_spells(
-        table, np.array([0, 1]), was_on, length, count, days_true, first, 9.0
+        table, np.array([0, 1]), was_on, length, count, days_with, first, 9.0
     )
     on = table != 0
     assert np.array_equal(was_on, on)
-    assert np.array_equal(days_true, 4 + on)
+    assert np.array_equal(days_with, 4 + on)
     assert np.array_equal(length, on.astype(np.int64))
     assert np.array_equal(first, np.where(on, 9.0, np.inf))
     assert np.array_equal(count, 1 + (on & ~before))
@@ -245,7 +245,7 @@ def test_close_spells_false_variable(gen, last_on):
     # Yesterday's truth alone: the spell ends today.
     table[0, :] = 0.0
     variables, runs, lengths = kernels.close_spells(
-        table, np.array([0, 1]), was_on, length, count, days_true, first, 10.0
+        table, np.array([0, 1]), was_on, length, count, days_with, first, 10.0
     )
     ended = runs[variables == 0]
     assert ended.tolist() == ([] if last_on is None else [last_on])

@@ -58,7 +58,7 @@ def test_spells_of_boolean_variables_match_a_day_by_day_count() -> None:
     for day in range(days):
         for name in names:
             assert state.spell_length[name].tolist() == current[name].tolist()
-            assert state.days_true[name].tolist() == total[name].tolist()
+            assert state.days_with[name].tolist() == total[name].tolist()
             assert state.spell_count[name].tolist() == count[name].tolist()
             assert state.first_true[name].tolist() == first[name].tolist()
         # Most days change a few runs; some change none, some change many.

@@ -75,12 +75,16 @@ class BlockTask:
 _PLANS: dict[int, tuple[Scenario, Plan]] = {}
 
 
+def _cached_plan(scenario: Scenario) -> Plan | None:
+    """The plan of ``scenario`` if this process has run a block of it."""
+    cached = _PLANS.get(id(scenario))
+    return cached[1] if cached is not None and cached[0] is scenario else None
+
+
 def run_block(task: BlockTask) -> BlockResult:
     """Simulate one block (in whichever process runs it)."""
-    cached = _PLANS.get(id(task.scenario))
-    if cached is not None and cached[0] is task.scenario:
-        plan = cached[1]
-    else:
+    plan = _cached_plan(task.scenario)
+    if plan is None:
         plan = build_plan(task.scenario)
         _PLANS.clear()
         _PLANS[id(task.scenario)] = (task.scenario, plan)
@@ -160,9 +164,7 @@ def _map_blocks(
             yield run_block(task)
         return
     first = tasks[0]
-    cached = _PLANS.get(id(first.scenario))
-    warm = cached is not None and cached[0] is first.scenario
-    if _FORK in multiprocessing.get_all_start_methods() and not warm:
+    if _FORK in multiprocessing.get_all_start_methods() and _cached_plan(first.scenario) is None:
         # Load the compiled kernels (and the plan) here, once: forked workers then
         # share their pages instead of each loading a copy of its own.  A process
         # that has run a block of this scenario has both already.

@@ -444,7 +444,7 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
             raise ExpressionError(
                 f"{function}(): {variable!r} is not a boolean world variable", _column(node)
             )
-        table = {"days_true": "spell_length", "spells": "spell_count", "days_with": "days_true"}
+        table = {"days_true": "spell_length", "spells": "spell_count", "days_with": "days_with"}
         attribute = table[function]
         return lambda state: getattr(state, attribute)[variable]
     if function == "days_at_or_above":

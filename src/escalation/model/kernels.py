@@ -569,7 +569,7 @@ def _all_zero(values):
 
 
 @_jit
-def close_spells(table, rows, was_on, spell_length, spell_count, days_true, first_true, day):
+def close_spells(table, rows, was_on, spell_length, spell_count, days_with, first_true, day):
     """Advance the boolean variables' spell counters and first days true (``day``
     where a variable is true and never was before: never is inf), and remember
     today's truth for tomorrow; return the spells that ended today.
@@ -591,7 +591,7 @@ def close_spells(table, rows, was_on, spell_length, spell_count, days_true, firs
         quiet[v] = _all_zero(value) and _every_byte(before_on.view(np.uint8), 0)
         if quiet[v]:
             continue
-        days = days_true[v]
+        days = days_with[v]
         count = spell_count[v]
         first = first_true[v]
         ended = 0

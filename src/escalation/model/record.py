@@ -430,7 +430,7 @@ class BlockRecorder:
             columns[f"{name}_count"] = counts.copy()
             columns[f"{name}_first_day"] = state.first_day((None, name))
         for name in plan.boolean_variables:
-            days = state.days_true[name]
+            days = state.days_with[name]
             spells = state.spell_count[name]
             columns[f"{name}_days"] = days.copy()
             columns[f"{name}_first_day"] = state.first_true[name].copy()

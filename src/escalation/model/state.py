@@ -359,8 +359,12 @@ class BlockState:
     state makes that array, and the variables become its rows)."""
     values: FloatArray | None = None
     spell_length: dict[str, IntArray] = field(init=False)
+    """Per boolean variable, the days of its current spell (0 where it is false), as
+    of the end of the last day: what `days_true()` reads."""
     spell_count: dict[str, IntArray] = field(init=False)
-    days_true: dict[str, IntArray] = field(init=False)
+    """Spells begun so far (one true from the start counts): what `spells()` reads."""
+    days_with: dict[str, IntArray] = field(init=False)
+    """Days true in all: what `days_with()` reads."""
     first_true: dict[str, FloatArray] = field(init=False)
     """The first day each boolean variable was true (0 if true from the start; inf
     if never)."""
@@ -387,11 +391,11 @@ class BlockState:
         self._was_on = self.values[self._boolean_rows] != 0
         self._spell_length = np.zeros((len(booleans), n), dtype=np.int64)
         self._spell_count = self._was_on.astype(np.int64)
-        self._days_true = np.zeros((len(booleans), n), dtype=np.int64)
+        self._days_with = np.zeros((len(booleans), n), dtype=np.int64)
         self._first_true = np.where(self._was_on, 0.0, math.inf)
         self.spell_length = dict(zip(booleans, self._spell_length, strict=True))
         self.spell_count = dict(zip(booleans, self._spell_count, strict=True))
-        self.days_true = dict(zip(booleans, self._days_true, strict=True))
+        self.days_with = dict(zip(booleans, self._days_with, strict=True))
         self.first_true = dict(zip(booleans, self._first_true, strict=True))
 
     def first_day(self, key: tuple[str | None, str]) -> FloatArray:
@@ -421,7 +425,7 @@ class BlockState:
             self._was_on,
             self._spell_length,
             self._spell_count,
-            self._days_true,
+            self._days_with,
             self._first_true,
             float(self.day),
         )
