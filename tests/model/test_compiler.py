@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from escalation import Scenario, load_scenario_text
+from escalation.model import kernels
 from escalation.model.compiler import (
     CompileContext,
     Compiled,
@@ -401,3 +402,67 @@ def test_and_or_stop_once_every_run_is_decided(text: str, expected: list[bool]) 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.asarray(evaluate(text), dtype=bool).tolist() == expected
+
+
+# -- sums of running sums, compared ----------------------------------------------------
+
+
+def _tracked_block(text: str, *, per_run_threshold: bool = False) -> tuple[Compiled, BlockState]:
+    compiled, requirements = compile_in(text, owner="a")
+    state = block(requirements)
+    if per_run_threshold:
+        state.params["a.threshold"] = np.array([0.0, 3.0, 0.5, 1.0])
+    tracker = state.tracker
+    sums = {
+        ObservationKey("a", "attack", "b", None): [0.1, 2.0, 0.0, np.nan],
+        ObservationKey("a", "parley", None, None): [0.2, 1.0, 0.0, 0.0],
+        ObservationKey("a", "attack", None, None): [0.3, 0.0, 0.5, 1.0],
+    }
+    for key, values in sums.items():
+        for within, kind in tracker._tracks[key].rows:
+            tracker.sum_row(key, within, kind)[:] = values
+    return compiled, state
+
+
+@pytest.mark.parametrize("per_run_threshold", [False, True])
+@pytest.mark.parametrize("op", [">", ">=", "<", "<=", "==", "!="])
+def test_a_sum_of_counts_compares_as_its_terms_added_left_to_right(
+    op: str, per_run_threshold: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms = "count(attack, by=b, within=2) + casualties(parley, within=1) + count(attack)"
+    threshold = "self.threshold" if per_run_threshold else "0.6000000000000001"
+    compiled, state = _tracked_block(
+        f"{terms} {op} {threshold}", per_run_threshold=per_run_threshold
+    )
+    sum_only, _ = compile_in(terms, owner="a")
+    total = sum_only.evaluate(state)
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001, not 0.6: the order of the additions shows.
+    assert total.tolist()[0] == 0.1 + 0.2 + 0.3
+    compare = {
+        ">": np.greater,
+        ">=": np.greater_equal,
+        "<": np.less,
+        "<=": np.less_equal,
+        "==": np.equal,
+        "!=": np.not_equal,
+    }[op]
+    limit = state.params["a.threshold"] if per_run_threshold else 0.6000000000000001
+    fused: list[int] = []
+    sum_compare = kernels.sum_compare
+
+    def spy(*args: Any) -> Any:
+        fused.append(1)
+        return sum_compare(*args)
+
+    monkeypatch.setattr(kernels, "sum_compare", spy)
+    result = compiled.evaluate(state)
+    # One compiled pass with one threshold for the block; the NumPy expression when
+    # the threshold is given per run.
+    assert len(fused) == (0 if per_run_threshold else 1)
+    assert result.dtype == np.bool_
+    assert result.tolist() == compare(total, limit).tolist()
+    assert compiled.keys == (
+        ObservationKey("a", "attack", "b", None),
+        ObservationKey("a", "parley", None, None),
+        ObservationKey("a", "attack", None, None),
+    )

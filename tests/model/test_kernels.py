@@ -536,3 +536,29 @@ def test_any_set_and_all_set_read_every_byte(gen, n):
     random = gen.random(n) < 0.5
     assert kernels.any_set(random.view(np.uint8)) == random.any()
     assert kernels.all_set(random.view(np.uint8)) == random.all()
+
+
+_COMPARISONS = [
+    (kernels.GREATER, np.greater),
+    (kernels.GREATER_EQUAL, np.greater_equal),
+    (kernels.LESS, np.less),
+    (kernels.LESS_EQUAL, np.less_equal),
+    (kernels.EQUAL, np.equal),
+    (kernels.NOT_EQUAL, np.not_equal),
+]
+
+
+@pytest.mark.parametrize(("code", "compare"), _COMPARISONS)
+@pytest.mark.parametrize("terms", [1, 2, 3, 4, 6])
+@pytest.mark.parametrize("n", [N, 1_500])
+def test_sum_compare_adds_left_to_right_as_numpy_does(gen, code, compare, terms, n):
+    # Values whose sums round differently with another order of the additions, some
+    # NaN, and a threshold some sums hit exactly.
+    table = gen.choice([0.0, 0.1, 0.2, 0.3, 1e16, -1e16, 1.0, np.nan], size=(8, n))
+    rows = gen.choice(8, size=terms, replace=terms > 8).astype(np.int64)
+    total = table[rows[0]]
+    for row in rows[1:]:
+        total = total + table[row]
+    for threshold in (0.0, 0.6000000000000001, 1.0):
+        expected = compare(total, threshold)
+        assert np.array_equal(kernels.sum_compare(table, rows, code, threshold), expected)

@@ -227,6 +227,14 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
+_COMPARE_CODES: dict[type[ast.cmpop], int] = {
+    ast.Gt: kernels.GREATER,
+    ast.GtE: kernels.GREATER_EQUAL,
+    ast.Lt: kernels.LESS,
+    ast.LtE: kernels.LESS_EQUAL,
+    ast.Eq: kernels.EQUAL,
+    ast.NotEq: kernels.NOT_EQUAL,
+}
 _MATH: dict[str, Callable[[Any], Any]] = {
     "abs": np.abs,
     "exp": np.exp,
@@ -280,6 +288,10 @@ def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one
         return operand
     if isinstance(node, ast.BinOp):
         left, right = _compile(node.left, context), _compile(node.right, context)
+        if isinstance(node.op, ast.Add):
+            summed = _SumOfReads.join(left, right)
+            if summed is not None:
+                return summed
         op = _BINARY[type(node.op)]
         return lambda state: op(left(state), right(state))
     if isinstance(node, ast.BoolOp):
@@ -316,6 +328,13 @@ def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one
 def _compile_compare(node: ast.Compare, context: CompileContext) -> Fn:
     operands = [_compile(node.left, context)] + [_compile(c, context) for c in node.comparators]
     ops = [_COMPARE[type(op)] for op in node.ops]
+    summed = operands[0]
+    if (
+        isinstance(summed, _SumOfReads)
+        and len(ops) == 1
+        and _parameters_only(node.comparators[0], context)
+    ):
+        return summed.compared(_COMPARE_CODES[type(node.ops[0])], ops[0], operands[1])
 
     def compare(state: BlockState) -> Any:
         values = [operand(state) for operand in operands]
@@ -483,11 +502,71 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
     context.requirements.need(key, within, summed)
     context.keys.append(key)
     if function in ("count", "hostile"):
-        return lambda state: state.tracker.count(key, within)
+        return _SumRead(key, within, "count")
     if function == "casualties":
-        return lambda state: state.tracker.casualties(key, within)
+        return _SumRead(key, within, "casualties")
     if function == "days_since":
         return lambda state: state.day - state.tracker.last_day(key)
     raise ExpressionError(  # pragma: no cover - the whitelist and this dispatch agree
         f"function {function!r} has no compiled form", _column(node)
     )
+
+
+class _SumRead:
+    """``count(...)`` or ``casualties(...)``: one of the tracker's running sums, a row
+    of `ObservationTracker.sums`."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, key: ObservationKey, within: int | None, kind: str) -> None:
+        self.read = (key, within, kind)
+
+    def __call__(self, state: BlockState) -> Any:
+        return state.tracker.sum_row(*self.read)
+
+
+class _SumOfReads:
+    """A sum of two or more running sums, ``count(a) + count(b) + ...``, added left to
+    right as the expression says.
+
+    Compared with a literal or a parameter, as most conditions do (``count(a) +
+    count(b) > 0``), it is added and compared in one compiled pass over the rows
+    (`kernels.sum_compare`): the same additions in the same order, so the same
+    truth, without a temporary array per ``+``.
+    """
+
+    __slots__ = ("reads",)
+
+    def __init__(self, reads: tuple[tuple[ObservationKey, int | None, str], ...]) -> None:
+        self.reads = reads
+
+    @classmethod
+    def join(cls, left: Fn, right: Fn) -> _SumOfReads | None:
+        """``left + right`` as one sum, if both are running sums or sums of them."""
+        if not isinstance(right, _SumRead):
+            return None
+        if isinstance(left, _SumRead):
+            return cls((left.read, right.read))
+        if isinstance(left, _SumOfReads):
+            return cls((*left.reads, right.read))
+        return None
+
+    def __call__(self, state: BlockState) -> Any:
+        tracker = state.tracker
+        total = tracker.sum_row(*self.reads[0])
+        for read in self.reads[1:]:
+            total = total + tracker.sum_row(*read)
+        return total
+
+    def compared(self, code: int, op: Callable[[Any, Any], Any], threshold: Fn) -> Fn:
+        """``self op threshold``, ``threshold`` reading literals and parameters only."""
+
+        def compare(state: BlockState) -> Any:
+            value = threshold(state)
+            if isinstance(value, float | int):
+                tracker = state.tracker
+                rows = tracker.rows_of(self)
+                return kernels.sum_compare(tracker.sums, rows, code, float(value))
+            return op(self(state), value)  # a parameter given per run
+
+        return compare

@@ -45,6 +45,7 @@ __all__ = [
     "keep_seen",
     "record_routes",
     "remember_causes",
+    "sum_compare",
     "take_due",
     "take_where",
 ]
@@ -633,3 +634,75 @@ def close_spells(table, rows, was_on, spell_length, spell_count, days_with, firs
             length[r] = length[r] + 1 if on else 0
             before_on[r] = on
     return variables, runs[:total], lengths[:total]
+
+
+GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, EQUAL, NOT_EQUAL = 0, 1, 2, 3, 4, 5
+"""Comparisons, as `sum_compare` takes them."""
+
+_SUM_CHUNK = 512
+"""Runs `sum_compare` adds up at a time: its partial sums stay in the first-level
+cache."""
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _compare_into(out, values, m, op, threshold):
+    # One loop per comparison, so that each vectorises.
+    if op == GREATER:
+        for i in range(m):
+            out[i] = values[i] > threshold
+    elif op == GREATER_EQUAL:
+        for i in range(m):
+            out[i] = values[i] >= threshold
+    elif op == LESS:
+        for i in range(m):
+            out[i] = values[i] < threshold
+    elif op == LESS_EQUAL:
+        for i in range(m):
+            out[i] = values[i] <= threshold
+    elif op == EQUAL:
+        for i in range(m):
+            out[i] = values[i] == threshold
+    else:
+        for i in range(m):
+            out[i] = values[i] != threshold
+
+
+@_jit
+def sum_compare(table, rows, op, threshold):
+    """Whether ``table[rows[0]] + table[rows[1]] + ...``, added left to right, compares
+    with ``threshold`` as ``op`` says (`GREATER` and so on), run by run.
+
+    The additions are those of the NumPy expression, in its order, a chunk of runs
+    at a time, so that no sum makes a pass over memory of its own.
+    """
+    n = table.shape[1]
+    k = rows.shape[0]
+    out = np.empty(n, np.bool_)
+    total = np.empty(_SUM_CHUNK)
+    for start in range(0, n, _SUM_CHUNK):
+        stop = min(start + _SUM_CHUNK, n)
+        m = stop - start
+        a = table[rows[0], start:stop]
+        if k == 1:
+            for i in range(m):
+                total[i] = a[i]
+        else:
+            b = table[rows[1], start:stop]
+            if k == 2:
+                for i in range(m):
+                    total[i] = a[i] + b[i]
+            else:
+                c = table[rows[2], start:stop]
+                if k == 3:
+                    for i in range(m):
+                        total[i] = (a[i] + b[i]) + c[i]
+                else:
+                    d = table[rows[3], start:stop]
+                    for i in range(m):
+                        total[i] = ((a[i] + b[i]) + c[i]) + d[i]
+                    for j in range(4, k):
+                        e = table[rows[j], start:stop]
+                        for i in range(m):
+                            total[i] = total[i] + e[i]
+        _compare_into(out[start:stop], total, m, op, threshold)
+    return out

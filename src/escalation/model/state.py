@@ -126,6 +126,7 @@ class ObservationTracker:
         # Per day, the acts that leave a window at its start, in the order they were
         # recorded (`kernels.forget_routes`'s arguments after the sums).
         self._expiring: dict[int, list[_Forget]] = {}
+        self._sum_rows: dict[Any, IntArray] = {}
         for alias, canonical in (aliases or {}).items():
             self._tracks.setdefault(alias, self._tracks[canonical])
 
@@ -247,6 +248,20 @@ class ObservationTracker:
 
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
         return self.sums[self._tracks[key].rows[(within, "count")]]
+
+    def sum_row(self, key: ObservationKey, within: int | None, kind: str) -> FloatArray:
+        """The running sum of ``kind`` ("count" or "casualties") of ``key``'s acts."""
+        return self.sums[self._tracks[key].rows[(within, kind)]]
+
+    def rows_of(self, summed: Any) -> IntArray:
+        """The rows of `sums` that ``summed`` (a compiled sum of running sums, with
+        its ``reads``) adds, in its order; looked up once per block."""
+        rows = self._sum_rows.get(summed)
+        if rows is None:
+            rows = self._sum_rows[summed] = _ints(
+                [self._tracks[key].rows[(within, kind)] for key, within, kind in summed.reads]
+            )
+        return rows
 
     def casualties(self, key: ObservationKey, within: int | None) -> FloatArray:
         return self.sums[self._tracks[key].rows[(within, "casualties")]]
