@@ -562,3 +562,31 @@ def test_sum_compare_adds_left_to_right_as_numpy_does(gen, code, compare, terms,
     for threshold in (0.0, 0.6000000000000001, 1.0):
         expected = compare(total, threshold)
         assert np.array_equal(kernels.sum_compare(table, rows, code, threshold), expected)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 600])
+def test_order_by_run_is_numpys_stable_order_of_run_then_secondary(gen, rows):
+    n, k = 40, 7
+    runs = gen.integers(0, n, size=rows)
+    secondary = gen.integers(0, k, size=rows)
+    expected = np.argsort(runs * k + secondary, kind="stable")
+    assert np.array_equal(kernels.order_by_run(runs, secondary, n), expected)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2_000])
+def test_cycle_table_keeps_the_longest_chain_of_each_run_and_root(gen, rows):
+    n, span = 30, 1_000
+    runs = gen.integers(0, n, size=rows)
+    roots = gen.integers(0, 25, size=rows) * 37  # few roots, so many repeat in a run
+    lengths = gen.integers(2, 9, size=rows)
+    pairs = runs * span + roots
+    order = np.argsort(pairs, kind="stable")
+    starts = np.flatnonzero(np.diff(pairs[order], prepend=-1) != 0)
+    expected_pairs = pairs[order][starts]
+    expected_longest = (
+        np.maximum.reduceat(lengths[order], starts) if rows else np.zeros(0, np.int64)
+    )
+    got_runs, got_roots, got_longest = kernels.cycle_table(runs, roots, lengths, n)
+    assert np.array_equal(got_runs, expected_pairs // span)
+    assert np.array_equal(got_roots, expected_pairs % span)
+    assert np.array_equal(got_longest, expected_longest)

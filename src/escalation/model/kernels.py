@@ -35,6 +35,7 @@ __all__ = [
     "casualties",
     "close_rungs",
     "close_spells",
+    "cycle_table",
     "decide_and_fire",
     "decide_mask",
     "delay_groups",
@@ -43,6 +44,7 @@ __all__ = [
     "forget_routes",
     "hold",
     "keep_seen",
+    "order_by_run",
     "record_routes",
     "remember_causes",
     "sum_compare",
@@ -706,3 +708,86 @@ def sum_compare(table, rows, op, threshold):
                             total[i] = total[i] + e[i]
         _compare_into(out[start:stop], total, m, op, threshold)
     return out
+
+
+@_jit
+def order_by_run(runs, secondary, n):
+    """The stable order of rows by run (each in ``range(n)``), then by ``secondary``:
+    what ``np.argsort(runs * k + secondary, kind="stable")`` gives for ``secondary``
+    in ``range(k)``, whatever the range of ``secondary``.
+
+    A counting sort by run, then an insertion sort of each run's rows, which come
+    mostly in order already (added day by day).
+    """
+    m = runs.shape[0]
+    starts = np.zeros(n + 1, np.int64)
+    for i in range(m):
+        starts[runs[i] + 1] += 1
+    for r in range(n):
+        starts[r + 1] += starts[r]
+    cursor = starts[:-1].copy()
+    order = np.empty(m, np.int64)
+    for i in range(m):
+        r = runs[i]
+        order[cursor[r]] = i
+        cursor[r] += 1
+    for r in range(n):
+        first = starts[r]
+        for p in range(first + 1, starts[r + 1]):
+            item = order[p]
+            key = secondary[item]
+            q = p - 1
+            while q >= first and secondary[order[q]] > key:
+                order[q + 1] = order[q]
+                q -= 1
+            order[q + 1] = item
+    return order
+
+
+@_jit
+def cycle_table(runs, roots, lengths, n):
+    """The retaliation cycles among chained acts in ``runs`` (in ``range(n)``) with
+    chain ``roots`` and ``lengths``: one (run, root, longest chain) per distinct
+    (run, root), in that order.
+
+    The acts are moved to their run's place (a counting sort), each run's sorted by
+    root where they lie, and equal roots merged.
+    """
+    m = runs.shape[0]
+    starts = np.zeros(n + 1, np.int64)
+    for i in range(m):
+        starts[runs[i] + 1] += 1
+    for r in range(n):
+        starts[r + 1] += starts[r]
+    cursor = starts[:-1].copy()
+    by_root = np.empty(m, np.int64)
+    by_length = np.empty(m, np.int64)
+    for i in range(m):
+        p = cursor[runs[i]]
+        by_root[p] = roots[i]
+        by_length[p] = lengths[i]
+        cursor[runs[i]] = p + 1
+    cycle_runs = np.empty(m, np.int64)
+    cycle_roots = np.empty(m, np.int64)
+    longest = np.empty(m, np.int64)
+    k = 0
+    for r in range(n):
+        first, stop = starts[r], starts[r + 1]
+        for p in range(first + 1, stop):
+            root, length = by_root[p], by_length[p]
+            q = p - 1
+            while q >= first and by_root[q] > root:
+                by_root[q + 1] = by_root[q]
+                by_length[q + 1] = by_length[q]
+                q -= 1
+            by_root[q + 1] = root
+            by_length[q + 1] = length
+        for p in range(first, stop):
+            if p == first or by_root[p] != by_root[p - 1]:
+                cycle_runs[k] = r
+                cycle_roots[k] = by_root[p]
+                longest[k] = by_length[p]
+                k += 1
+            elif by_length[p] > longest[k - 1]:
+                longest[k - 1] = by_length[p]
+    return cycle_runs[:k].copy(), cycle_roots[:k].copy(), longest[:k].copy()
