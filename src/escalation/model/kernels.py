@@ -710,6 +710,18 @@ def sum_compare(table, rows, op, threshold):
     return out
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _run_starts(runs, n):
+    # Where each run's rows start once the rows are grouped by run (in range(n)), in
+    # run order: a counting sort's offsets, with the end as a last element.
+    starts = np.zeros(n + 1, np.int64)
+    for i in range(runs.shape[0]):
+        starts[runs[i] + 1] += 1
+    for r in range(n):
+        starts[r + 1] += starts[r]
+    return starts
+
+
 @_jit
 def order_by_run(runs, secondary, n):
     """The stable order of rows by run (each in ``range(n)``), then by ``secondary``:
@@ -720,11 +732,7 @@ def order_by_run(runs, secondary, n):
     mostly in order already (added day by day).
     """
     m = runs.shape[0]
-    starts = np.zeros(n + 1, np.int64)
-    for i in range(m):
-        starts[runs[i] + 1] += 1
-    for r in range(n):
-        starts[r + 1] += starts[r]
+    starts = _run_starts(runs, n)
     cursor = starts[:-1].copy()
     order = np.empty(m, np.int64)
     for i in range(m):
@@ -754,11 +762,7 @@ def cycle_table(runs, roots, lengths, n):
     root where they lie, and equal roots merged.
     """
     m = runs.shape[0]
-    starts = np.zeros(n + 1, np.int64)
-    for i in range(m):
-        starts[runs[i] + 1] += 1
-    for r in range(n):
-        starts[r + 1] += starts[r]
+    starts = _run_starts(runs, n)
     cursor = starts[:-1].copy()
     by_root = np.empty(m, np.int64)
     by_length = np.empty(m, np.int64)
