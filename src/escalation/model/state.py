@@ -247,24 +247,25 @@ class ObservationTracker:
         )
 
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
-        return self.sums[self._tracks[key].rows[(within, "count")]]
+        return self.sum_row(key, within, "count")
+
+    def casualties(self, key: ObservationKey, within: int | None) -> FloatArray:
+        return self.sum_row(key, within, "casualties")
 
     def sum_row(self, key: ObservationKey, within: int | None, kind: str) -> FloatArray:
-        """The running sum of ``kind`` ("count" or "casualties") of ``key``'s acts."""
+        """The running sum of ``kind`` ("count" or "casualties") of ``key``'s acts
+        over the last ``within`` days (all days: None)."""
         return self.sums[self._tracks[key].rows[(within, kind)]]
 
     def rows_of(self, summed: Any) -> IntArray:
-        """The rows of `sums` that ``summed`` (a compiled sum of running sums, with
-        its ``reads``) adds, in its order; looked up once per block."""
+        """The rows of `sums` that ``summed`` (a compiled sum of running sums: its
+        ``reads`` are `sum_row`'s arguments) adds, in its order; looked up once."""
         rows = self._sum_rows.get(summed)
         if rows is None:
             rows = self._sum_rows[summed] = _ints(
                 [self._tracks[key].rows[(within, kind)] for key, within, kind in summed.reads]
             )
         return rows
-
-    def casualties(self, key: ObservationKey, within: int | None) -> FloatArray:
-        return self.sums[self._tracks[key].rows[(within, "casualties")]]
 
     def last_day(self, key: ObservationKey) -> FloatArray:
         return self._tracks[key].last_day
