@@ -388,6 +388,40 @@ def test_casualty_mean_from_a_parameter_follows_overrides() -> None:
     assert overridden["a_dead_true"].tolist() == [10.0, 10.0]
 
 
+def test_fractional_dead_leave_a_window_completely() -> None:
+    # 0.1 dead on day 0 and 0.2 on day 1: b's one-day window holds them on days 1 and
+    # 2 and is empty after, though 0.1 + 0.2 - 0.1 - 0.2 is 2.8e-17 in plain
+    # floating point, which would keep "casualties(...) > 0" true for ever.
+    subject = scenario(
+        """\
+        actors:
+          a:
+            name: A
+            kind: state
+            policy:
+              - {id: strike, when: "day < 2", do: attack, target: b}
+          b:
+            name: B
+            kind: state
+            policy:
+              - {id: notice, when: "casualties(attack, within=1) > 0", do: notice}
+        actions:
+          attack:
+            rung: 1
+            hostile: true
+            casualties:
+              target: {distribution: fixed, mean: "0.1 if day == 0 else 0.2"}
+          notice: {rung: 0}
+        """,
+        horizon=8,
+    )
+    model = EscalationModel(subject, runs=3, seed=1, trace=True)
+    model.run()
+    trace = model.trace_table()
+    notices = trace[trace["action"] == "notice"]
+    assert notices.groupby("run")["day"].apply(list).tolist() == [[1, 2]] * 3
+
+
 # -- retaliation cycles ---------------------------------------------------------------
 
 

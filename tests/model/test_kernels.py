@@ -1,5 +1,7 @@
 """The compiled kernels against the NumPy expressions they stand for, bit for bit."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -253,32 +255,101 @@ def test_close_spells_false_variable(gen, last_on):
     assert not length[0].any()
 
 
-@pytest.mark.parametrize("dtype", [np.int32, np.int64])
-def test_record_and_forget_routes_round_trip(gen, dtype):
-    # One observer who sees every act, with one track.
-    sums = gen.normal(size=(3, N))
-    start = sums.copy()
+def _record_and_forget(gen, sums, low, exact, runs, counts, deaths, dtype=np.int64):
+    """One observer who sees every act, with one track: record the acts, check what
+    was recorded, and return a function that forgets them."""
     last_days = np.full((1, N), -np.inf)
     causes = np.full((1, N, 4), -1, dtype=dtype)
-    runs = _runs(gen)
-    counts, deaths = gen.random(runs.size), gen.random(runs.size)
     chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
     rows = (np.array([0, 2]), np.array([0, 2]), np.array([0, 1]), np.array([1]))
     one = np.zeros(1, np.uint8)
     seen, calls = kernels.record_routes(
         0, 0, np.empty(0, np.uint32), 6, 0, 41, 2, runs, counts, deaths, deaths, chain, root,
         one, np.ones(1), np.zeros(1, np.int64), one, *rows,
-        np.array([0, 1]), np.array([0]), np.array([0]), sums, last_days, causes,
+        np.array([0, 1]), np.array([0]), np.array([0]), sums, low, exact, last_days, causes,
     )  # fmt: skip
     assert calls == 0
     assert seen.all()
-    assert np.array_equal(sums[0, runs], start[0, runs] + counts)
-    assert np.array_equal(sums[1, runs], start[1, runs] + deaths)
     assert np.all(last_days[0, runs] == 6.0)
     want = np.stack([np.full(runs.size, 41), chain, root, np.full(runs.size, 2)], axis=1)
     assert np.array_equal(causes[0, runs], want)
-    kernels.forget_routes(sums, seen, runs, counts, deaths, deaths, one, *rows)
-    assert np.allclose(sums, start, rtol=0, atol=1e-12)
+
+    def forget():
+        kernels.forget_routes(sums, low, exact, seen, runs, counts, deaths, deaths, one, *rows)
+
+    return forget
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_record_and_forget_routes_round_trip_whole_numbers(gen, dtype):
+    # Whole numbers add exactly: plain additions, the same as NumPy's.
+    sums = gen.integers(0, 9, size=(3, N)).astype(float)
+    start = sums.copy()
+    runs = _runs(gen)
+    counts, deaths = gen.integers(1, 4, runs.size) * 1.0, gen.poisson(3.0, runs.size) * 1.0
+    low, exact = np.zeros_like(sums), np.zeros(3, np.uint8)
+    forget = _record_and_forget(gen, sums, low, exact, runs, counts, deaths, dtype)
+    assert np.array_equal(sums[0, runs], start[0, runs] + counts)
+    assert np.array_equal(sums[1, runs], start[1, runs] + deaths)
+    assert not exact.any()
+    assert not low.any()
+    forget()
+    assert np.array_equal(sums, start)
+
+
+def test_record_and_forget_routes_leave_no_rounding_error_behind(gen):
+    # Fractions: the rows that take them keep exact sums, so acts that leave take
+    # all of themselves with them (plain additions leave errors of about 1e-17).
+    sums = np.zeros((3, N))
+    runs = _runs(gen)
+    counts = gen.integers(1, 4, runs.size) * 1.0
+    deaths = gen.random(runs.size) * 10
+    low, exact = np.zeros_like(sums), np.zeros(3, np.uint8)
+    forget_first = _record_and_forget(gen, sums, low, exact, runs, counts, deaths)
+    assert exact.tolist() == [0, 1, 0]  # the casualty row only
+    later = gen.random(runs.size) * 10
+    forget_second = _record_and_forget(gen, sums, low, exact, runs, counts, later)
+    assert np.array_equal(
+        sums[1, runs], [math.fsum(pair) for pair in zip(deaths, later, strict=True)]
+    )
+    forget_first()
+    assert np.array_equal(sums[1, runs], later)
+    forget_second()
+    assert not sums.any()
+
+
+def test_a_window_sum_is_its_values_exact_sum_rounded(gen):
+    # Days of fractional acts enter a seven-day window and leave it: each day the
+    # sum equals the correctly rounded sum of the values in the window, and 0 once
+    # the window is empty.
+    sums = np.zeros((1, 1))
+    low, exact = np.zeros_like(sums), np.ones(1, np.uint8)
+    runs, saw = np.zeros(1, np.int64), np.ones(1, np.uint8)
+    rows, starts = np.zeros(1, np.int64), np.array([0, 1])
+    empty = np.zeros(0, np.int64)
+    values = gen.choice([0.1, 0.2, 0.3, 1e3 / 7, 2.5, 1e-3], size=60)
+
+    for day, value in enumerate(values):
+        kernels.record_routes(
+            0, 0, np.empty(0, np.uint32), day, 0, day, 0, runs, np.zeros(1), np.array([value]),
+            np.array([value]), np.ones(1, np.int64), np.zeros(1, np.int64),
+            np.zeros(1, np.uint8), np.ones(1), np.zeros(1, np.int64), np.zeros(1, np.uint8),
+            np.array([0, 0]), empty, starts, rows, np.array([0, 0]), empty, empty,
+            sums, low, exact, np.full((0, 1), -np.inf), np.zeros((0, 1, 4), np.int64),
+        )  # fmt: skip
+        if day >= 7:
+            kernels.forget_routes(
+                sums, low, exact, saw[None, :], runs, np.zeros(1), np.array([values[day - 7]]),
+                np.array([values[day - 7]]), np.zeros(1, np.uint8),
+                np.array([0, 0]), empty, starts, rows,
+            )  # fmt: skip
+        assert sums[0, 0] == math.fsum(values[max(day - 6, 0) : day + 1])
+    for day in range(len(values) - 7, len(values)):
+        kernels.forget_routes(
+            sums, low, exact, saw[None, :], runs, np.zeros(1), np.array([values[day]]),
+            np.array([values[day]]), np.zeros(1, np.uint8), np.array([0, 0]), empty, starts, rows,
+        )  # fmt: skip
+    assert sums[0, 0] == 0.0
 
 
 @pytest.mark.parametrize("p", [0.0, 1.0])
@@ -434,9 +505,12 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
     run_ids = (np.arange(N) * 5 + 2).astype(np.uint32)
     runs = _runs(gen, size=90)
     ids = run_ids[runs]
-    counts, deaths, heard = gen.random(runs.size), gen.random(runs.size), gen.random(runs.size)
+    # Whole numbers, which add exactly (fractions: the tests above).
+    counts = gen.integers(1, 4, runs.size) * 1.0
+    deaths, heard = gen.integers(0, 30, runs.size) * 1.0, gen.integers(0, 40, runs.size) * 1.0
     chain, root = gen.integers(1, 5, runs.size), gen.integers(0, 99, runs.size)
-    sums = gen.normal(size=(9, N))
+    sums = gen.integers(0, 50, size=(9, N)) * 1.0
+    low, exact = np.zeros_like(sums), np.zeros(9, np.uint8)
     last_days = np.full((4, N), -np.inf)
     causes = np.full((2, N, 4), -1, dtype=np.int32)
     # Observer q: (detect, site, hears, tracks as (count rows, casualty rows, last row,
@@ -492,7 +566,7 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
         np.array([hears for _, _, hears, _ in observers], np.uint8),
         starts(count_lists), flat(count_lists), starts(casualty_lists), flat(casualty_lists),
         np.array([0, 2, 3, 4]), np.array([t[2] for t in tracks]), np.array([t[3] for t in tracks]),
-        sums, last_days, causes,
+        sums, low, exact, last_days, causes,
     )  # fmt: skip
     assert calls == want_calls == 2 * runs.size
     assert np.array_equal(seen.astype(bool), np.array(seen_by))
@@ -503,7 +577,7 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
 
     # Forgetting takes out what each observer saw, from each of its rows.
     kernels.forget_routes(
-        sums, seen, runs, counts, deaths, heard,
+        sums, low, exact, seen, runs, counts, deaths, heard,
         np.array([hears for _, _, hears, _ in observers], np.uint8),
         starts(count_lists), flat(count_lists), starts(casualty_lists), flat(casualty_lists),
     )  # fmt: skip
@@ -515,6 +589,7 @@ def test_record_and_forget_routes_equal_each_observer_recorded_alone(gen):
             for row in casualty_rows:
                 want_sums[row, seen_runs] -= seen_dead
     assert np.array_equal(sums, want_sums)
+    assert not exact.any()
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 16, 23, 10_000])

@@ -82,6 +82,8 @@ def record_routes(
     last_rows,
     cause_rows,
     sums,
+    sums_low,
+    exact,
     last_days,
     causes,
 ):
@@ -110,12 +112,13 @@ def record_routes(
                 saw[i] = drawn[i]
             calls += m
         dead = heard if hears[q] else deaths
-        _scatter_seen(
-            sums, count_rows, count_start[q], count_start[q + 1], runs, counts, saw, False
-        )
-        _scatter_seen(
-            sums, casualty_rows, casualty_start[q], casualty_start[q + 1], runs, dead, saw, False
-        )
+        for rows, start, values in (
+            (count_rows, count_start, counts),
+            (casualty_rows, casualty_start, dead),
+        ):
+            _scatter_seen(
+                sums, sums_low, exact, rows, start[q], start[q + 1], runs, values, saw, False
+            )
         for t in range(track_start[q], track_start[q + 1]):
             last_day = last_days[last_rows[t]]
             for i in range(m):
@@ -136,6 +139,8 @@ def record_routes(
 @_jit
 def forget_routes(
     sums,
+    sums_low,
+    exact,
     seen,
     runs,
     counts,
@@ -152,24 +157,68 @@ def forget_routes(
     for q in range(seen.shape[0]):
         saw = seen[q]
         dead = heard if hears[q] else deaths
-        _scatter_seen(sums, count_rows, count_start[q], count_start[q + 1], runs, counts, saw, True)
-        _scatter_seen(
-            sums, casualty_rows, casualty_start[q], casualty_start[q + 1], runs, dead, saw, True
-        )
+        for rows, start, values in (
+            (count_rows, count_start, counts),
+            (casualty_rows, casualty_start, dead),
+        ):
+            _scatter_seen(
+                sums, sums_low, exact, rows, start[q], start[q + 1], runs, values, saw, True
+            )
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _scatter_seen(sums, rows, first, last, runs, values, saw, subtract):
+def _scatter_seen(sums, sums_low, exact, rows, first, last, runs, values, saw, subtract):
     """Add (or subtract) the ``values`` of the acts in ``saw`` at their ``runs``, in
-    rows ``rows[first:last]`` of ``sums``."""
+    rows ``rows[first:last]`` of ``sums``.
+
+    A window's sum gains its acts when they happen and loses them when they leave
+    it.  While every value a row has been given is a whole number, that is exact and
+    plain additions serve.  From a row's first fraction on (``exact`` of the row
+    set), each of its sums is kept as an unevaluated pair of ``sums`` and
+    ``sums_low`` (error-free additions): ``sums`` holds the exact sum of the
+    window's values correctly rounded, and exactly 0 once every act has left it,
+    where plain additions would leave a rounding error behind (0.1 + 0.2 - 0.1 - 0.2
+    is 2.8e-17, not 0).
+    """
+    if first == last:
+        return
+    if not subtract:
+        # Acts leave with the values they came with, so a row is marked on arrival.
+        for i in range(runs.shape[0]):
+            if saw[i] and values[i] != math.floor(values[i]):
+                for j in range(first, last):
+                    exact[rows[j]] = 1
+                break
     for j in range(first, last):
         row = sums[rows[j]]
+        if exact[rows[j]]:
+            low = sums_low[rows[j]]
+            for i in range(runs.shape[0]):
+                if saw[i]:
+                    r = runs[i]
+                    row[r], low[r] = _add_exactly(
+                        row[r], low[r], -values[i] if subtract else values[i]
+                    )
+            continue
         for i in range(runs.shape[0]):
             if saw[i]:
                 if subtract:
                     row[runs[i]] -= values[i]
                 else:
                     row[runs[i]] += values[i]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _add_exactly(high, low, value):
+    # (high, low) + value as a new pair: two error-free additions (Knuth's TwoSum),
+    # the second folding the first's error and the old low part into the new pair.
+    total = high + value
+    part = total - high
+    error = (high - (total - part)) + (value - part)
+    error += low
+    new_high = total + error
+    part = new_high - total
+    return new_high, (total - (new_high - part)) + (error - part)
 
 
 @_jit

@@ -111,6 +111,10 @@ class ObservationTracker:
         # Every key's sums in one array, so that one call can record an act for
         # several observers (`record_routes`).
         self.sums = np.zeros((sum(len(read) for read in reads), n))
+        # Where a row's values are not all whole numbers, the low parts of its sums
+        # (`kernels.record_routes`); their pages are touched only for such rows.
+        self.sums_low = np.zeros_like(self.sums)
+        self.exact_rows = np.zeros(self.sums.shape[0], dtype=np.uint8)
         offset = 0
         for row, (key, read) in enumerate(zip(recorded, reads, strict=True)):
             self._tracks[key] = _Track(
@@ -140,7 +144,7 @@ class ObservationTracker:
         A window's sums lose their acts in the order they were recorded.
         """
         for leaving in self._expiring.pop(day, ()):
-            kernels.forget_routes(self.sums, *leaving)
+            kernels.forget_routes(self.sums, self.sums_low, self.exact_rows, *leaving)
 
     def track(self, key: ObservationKey) -> _Track:
         """The track of ``key`` (the same for a key and its aliases)."""
@@ -212,6 +216,8 @@ class ObservationTracker:
             routes.last_rows,
             routes.cause_rows,
             self.sums,
+            self.sums_low,
+            self.exact_rows,
             self.last_days,
             self.causes,
         )
