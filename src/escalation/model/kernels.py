@@ -760,15 +760,20 @@ def sum_compare(table, rows, op, threshold):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _run_starts(runs, n):
-    # Where each run's rows start once the rows are grouped by run (in range(n)), in
-    # run order: a counting sort's offsets, with the end as a last element.
+def _grouped_by_run(runs, n):
+    # A counting sort of the rows by run (in range(n)): the rows' stable order, and
+    # where each run's rows start in it (with the end as a last element).
     starts = np.zeros(n + 1, np.int64)
     for i in range(runs.shape[0]):
         starts[runs[i] + 1] += 1
     for r in range(n):
         starts[r + 1] += starts[r]
-    return starts
+    cursor = starts[:-1].copy()
+    order = np.empty(runs.shape[0], np.int64)
+    for i in range(runs.shape[0]):
+        order[cursor[runs[i]]] = i
+        cursor[runs[i]] += 1
+    return order, starts
 
 
 @_jit
@@ -780,14 +785,7 @@ def order_by_run(runs, secondary, n):
     A counting sort by run, then an insertion sort of each run's rows, which come
     mostly in order already (added day by day).
     """
-    m = runs.shape[0]
-    starts = _run_starts(runs, n)
-    cursor = starts[:-1].copy()
-    order = np.empty(m, np.int64)
-    for i in range(m):
-        r = runs[i]
-        order[cursor[r]] = i
-        cursor[r] += 1
+    order, starts = _grouped_by_run(runs, n)
     for r in range(n):
         first = starts[r]
         for p in range(first + 1, starts[r + 1]):
@@ -807,19 +805,16 @@ def cycle_table(runs, roots, lengths, n):
     chain ``roots`` and ``lengths``: one (run, root, longest chain) per distinct
     (run, root), in that order.
 
-    The acts are moved to their run's place (a counting sort), each run's sorted by
-    root where they lie, and equal roots merged.
+    The acts are put in run order (a counting sort), each run's then sorted by root
+    where they lie, and equal roots merged.
     """
     m = runs.shape[0]
-    starts = _run_starts(runs, n)
-    cursor = starts[:-1].copy()
+    order, starts = _grouped_by_run(runs, n)
     by_root = np.empty(m, np.int64)
     by_length = np.empty(m, np.int64)
-    for i in range(m):
-        p = cursor[runs[i]]
-        by_root[p] = roots[i]
-        by_length[p] = lengths[i]
-        cursor[runs[i]] = p + 1
+    for p in range(m):
+        by_root[p] = roots[order[p]]
+        by_length[p] = lengths[order[p]]
     cycle_runs = np.empty(m, np.int64)
     cycle_roots = np.empty(m, np.int64)
     longest = np.empty(m, np.int64)

@@ -261,17 +261,18 @@ class ObservationTracker:
     def sum_row(self, key: ObservationKey, within: int | None, kind: str) -> FloatArray:
         """The running sum of ``kind`` ("count" or "casualties") of ``key``'s acts
         over the last ``within`` days (all days: None)."""
-        return self.sums[self._tracks[key].rows[(within, kind)]]
+        return self.sums[self._row(key, within, kind)]
 
     def rows_of(self, summed: Any) -> IntArray:
         """The rows of `sums` that ``summed`` (a compiled sum of running sums: its
         ``reads`` are `sum_row`'s arguments) adds, in its order; looked up once."""
         rows = self._sum_rows.get(summed)
         if rows is None:
-            rows = self._sum_rows[summed] = _ints(
-                [self._tracks[key].rows[(within, kind)] for key, within, kind in summed.reads]
-            )
+            rows = self._sum_rows[summed] = _ints([self._row(*read) for read in summed.reads])
         return rows
+
+    def _row(self, key: ObservationKey, within: int | None, kind: str) -> int:
+        return self._tracks[key].rows[(within, kind)]
 
     def last_day(self, key: ObservationKey) -> FloatArray:
         return self._tracks[key].last_day
