@@ -12,7 +12,7 @@ import pytest
 from mesa.agent import AgentSet
 from small_scenarios import one_actor, simulate
 
-from escalation import EscalationModel, Scenario, run_scenario
+from escalation import EscalationModel, Scenario, load_scenario, run_scenario
 
 # -- Mesa ---------------------------------------------------------------------------------
 
@@ -32,6 +32,23 @@ def test_model_stops_running_at_the_horizon() -> None:
     assert model.result.columns["probe_count"].shape == (5,)
     frame = model.datacollector.get_model_vars_dataframe()
     assert frame["day"].tolist() == list(range(8))
+
+
+def test_reporters_give_each_days_mean_and_highest_rung() -> None:
+    # The reporters read the day's counts per rung; check them against the rungs.
+    scenario = load_scenario(
+        Path(__file__).parents[2] / "scenarios" / "pakistan_afghanistan_2025.yaml"
+    )
+    model = EscalationModel(scenario, runs=200, seed=3, horizon_days=60)
+    means, highest = [float(np.mean(model.state.rung))], [int(np.max(model.state.max_rung))]
+    while model.running:
+        model.step()
+        means.append(float(np.mean(model.state.rung)))
+        highest.append(int(np.max(model.state.max_rung)))
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert len(set(means)) > 5 and len(set(highest)) > 1  # the rungs move
+    assert frame["mean_rung"].tolist() == means
+    assert frame["max_rung"].tolist() == highest
 
 
 def test_model_reads_a_scenario_file(tiny_crisis: Scenario, tiny_crisis_file: Path) -> None:

@@ -192,11 +192,12 @@ class EscalationModel(mesa.Model):
         self._negative_binomial_threshold = rng.negative_binomial_threshold(NEGBIN_METHOD)
         self._action_rank = {name: rank for rank, name in enumerate(self.plan.actions)}
         self._effect_plans: dict[str, list[_Effect]] = {}
+        self._highest_rung = int(np.max(self.state.max_rung))
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "day": lambda m: m.state.day,
-                "mean_rung": lambda m: float(np.mean(m.state.rung)),
-                "max_rung": lambda m: int(np.max(m.state.max_rung)),
+                "mean_rung": EscalationModel.mean_rung,
+                "max_rung": EscalationModel.highest_rung,
             }
         )
         self.datacollector.collect(self)
@@ -240,6 +241,26 @@ class EscalationModel(mesa.Model):
         if state.day >= self.horizon:
             self.result = self.recorder.finish()
             self.running = False
+
+    def mean_rung(self) -> float:
+        """The mean of the runs' rungs today (the Mesa reporter ``mean_rung``).
+
+        Read from the day's count of runs at each rung, which the block keeps anyway:
+        the same number as the mean of the rungs (both sums are exact).
+        """
+        day = self.state.day
+        if day == 0:
+            return float(np.mean(self.state.rung))
+        counts = self.recorder.rung_counts[day - 1]
+        return int(counts @ np.arange(counts.size)) / self.state.n
+
+    def highest_rung(self) -> int:
+        """The highest rung any run has reached so far (the Mesa reporter ``max_rung``)."""
+        day = self.state.day
+        if day > 0:
+            reached = np.flatnonzero(self.recorder.rung_counts[day - 1])
+            self._highest_rung = max(self._highest_rung, int(reached[-1]))
+        return self._highest_rung
 
     def run(self) -> BlockResult:
         """Run to the horizon and return the block's results."""

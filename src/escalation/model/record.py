@@ -76,6 +76,14 @@ class _Route(NamedTuple):
     blame another actor."""
     missable: bool
     """Whether the observer may miss the act (a detection probability below 1)."""
+    alone: RouteTable | None
+    """Those tracks laid out for one pass (`ObservationTracker.lone_routes`), for an
+    observer whose chance to see the act differs from run to run (the others are
+    recorded with the event's other observers: `BlockRecorder._lay_out_routes`)."""
+    blamed: tuple[tuple[int, RouteTable | None], ...] | None
+    """When the observer may blame another actor: each actor it may put the act down
+    to (the act's own among them), in order, and the tracks that acts put down to that
+    actor feed, laid out for one pass (None: no key of the observer's follows it)."""
 
 
 class _Slot(NamedTuple):
@@ -85,7 +93,6 @@ class _Slot(NamedTuple):
     """Its action's first day, per run."""
     action_counts: FloatArray
     actor_index: int
-    slot_name: str
     table: RouteTable | None
     """Its observers recorded together (`BlockRecorder._lay_out_routes`)."""
     routes: list[_Route]
@@ -150,6 +157,7 @@ class BlockRecorder:
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
         self._slots: dict[int, _Slot] = {}
         self._detect_sites: dict[tuple[str | None, int], int] = {}
+        self._blame_sites: dict[tuple[str | None, int], int] = {}
         # The casualties of acts that cause none: shared and never written (see
         # `ActorAgent`'s ones).
         self._no_deaths = np.zeros(n)
@@ -240,17 +248,36 @@ class BlockRecorder:
                     for other, probability, actions in self.misattribution.get(pair, ())
                     if actions is None or action in actions
                 ]
-            tracks = None
-            if not blame:
-                tracker = self.state.tracker
-                tracks = [
-                    tracker.track(tracked)
-                    for tracked in keys
-                    if tracked.by is None or tracked.by == actor
-                ]
+            tracks = alone = blamed = None
+            if blame:
+                blamed = self._blame(actor, keys, blame)
+            else:
+                tracks = self._tracks_of(keys, actor)
+                if isinstance(detect, np.ndarray):
+                    alone = self.state.tracker.lone_routes(tracks)
             missable = bool(np.any(np.asarray(detect) < 1.0))
-            routes.append(_Route(observer, keys, third_party, detect, blame, tracks, missable))
+            routes.append(
+                _Route(observer, keys, third_party, detect, blame, tracks, missable, alone, blamed)
+            )
         return routes
+
+    def _tracks_of(self, keys: Sequence[ObservationKey], by: str) -> list[_Track]:
+        """The tracks of ``keys`` that acts put down to ``by`` feed, in order."""
+        tracker = self.state.tracker
+        return [tracker.track(key) for key in keys if key.by is None or key.by == by]
+
+    def _blame(
+        self, actor: str, keys: Sequence[ObservationKey], blame: list[tuple[str, Any]]
+    ) -> tuple[tuple[int, RouteTable | None], ...]:
+        plan = self.plan
+        tracker = self.state.tracker
+        blamed = []
+        for by in sorted(
+            {plan.actor_index(actor), *(plan.actor_index(other) for other, _ in blame)}
+        ):
+            tracks = self._tracks_of(keys, plan.actors[by])
+            blamed.append((by, tracker.lone_routes(tracks) if tracks else None))
+        return tuple(blamed)
 
     def _lay_out_routes(
         self, event: Event, key: tuple[int, int], family: int
@@ -284,7 +311,6 @@ class BlockRecorder:
             first,
             self.action_counts[event.action],
             self.plan.actor_index(event.actor),
-            self.plan.slot_names[event.slot],
             *self._lay_out_routes(event, key, family),
         )
 
@@ -293,6 +319,13 @@ class BlockRecorder:
         if site is None:
             name = f"detect:{observer}:{self.plan.slot_names[slot]}"
             site = self._detect_sites[(observer, slot)] = rng.site_id(name)
+        return site
+
+    def _blame_site(self, observer: str | None, slot: int) -> int:
+        site = self._blame_sites.get((observer, slot))
+        if site is None:
+            name = f"misattribute:{observer}:{self.plan.slot_names[slot]}"
+            site = self._blame_sites[(observer, slot)] = rng.site_id(name)
         return site
 
     def observe(
@@ -305,7 +338,7 @@ class BlockRecorder:
         slot = self._slots.get(event.slot)
         if slot is None:
             slot = self._slots[event.slot] = self._slot(event, key, family)
-        first, action_counts, actor_index, slot_name, table, routes = slot
+        first, action_counts, actor_index, table, routes = slot
         kernels.first_and_count(first, action_counts, event.runs, event.counts, float(day))
         event_id = day * plan.n_slots + event.slot
         if event.continued:
@@ -335,46 +368,43 @@ class BlockRecorder:
                     event.root,
                 )
             )
-        for observer, keys, third_party, detect, blame, tracks, missable in routes:
-            deaths = heard if third_party and event.target is not None else target_deaths
+        for route in routes:
+            deaths = heard if route.third_party and event.target is not None else target_deaths
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
-            if missable:
-                site = self._detect_site(observer, event.slot)
-                p = np.asarray(at(detect, runs), dtype=np.float64).reshape(-1)
+            if route.missable:
+                site = self._detect_site(route.observer, event.slot)
+                p = np.asarray(at(route.detect, runs), dtype=np.float64).reshape(-1)
                 runs, counts, deaths, chain, root = kernels.keep_seen(
                     *key, run_ids[runs], day, site, family, p, runs, counts, deaths, chain, root
                 )
                 rng.count_draws(event.runs.size)
-            if tracks is not None:
-                # Never misjudged: what is seen is one batch, attributed to its actor.
-                if runs.size:
-                    batch = Observed(runs, counts, deaths, chain, root, actor_index)
-                    for track in tracks:
-                        tracker.record_track(track, day, batch, event_id)
-                continue
-            perceived = np.full(runs.size, actor_index, dtype=np.int64)
-            if runs.size:
-                site = rng.site_id(f"misattribute:{observer}:{slot_name}")
-                draw = rng.uniform(key, run_ids[runs], day, site, family)
-                edge: Any = 0.0
-                for other, share in blame:
-                    probability = at(share, runs)
-                    hit = (draw >= edge) & (draw < edge + probability)
-                    perceived[hit] = plan.actor_index(other)
-                    edge += probability
             if runs.size == 0:
                 continue
-            for by in sorted({actor_index, *(plan.actor_index(other) for other, _ in blame)}):
+            if route.alone is not None:
+                # Never misjudged: what is seen is one batch, attributed to its actor.
+                batch = Observed(runs, counts, deaths, chain, root, actor_index)
+                tracker.record_tracks(route.alone, day, batch, event_id)
+                continue
+            perceived = np.full(runs.size, actor_index, dtype=np.int64)
+            draw = rng.uniform(
+                key, run_ids[runs], day, self._blame_site(route.observer, event.slot), family
+            )
+            edge: Any = 0.0
+            for other, share in route.blame:
+                probability = at(share, runs)
+                hit = (draw >= edge) & (draw < edge + probability)
+                perceived[hit] = plan.actor_index(other)
+                edge += probability
+            assert route.blamed is not None
+            for by, tracks in route.blamed:
+                if tracks is None:
+                    continue
                 seen_runs, seen_counts, seen_deaths, seen_chain, seen_root = kernels.take_where(
                     perceived, by, runs, counts, deaths, chain, root
                 )
-                if seen_runs.size == 0:
-                    continue
-                by_name = plan.actors[by]
-                batch = Observed(seen_runs, seen_counts, seen_deaths, seen_chain, seen_root, by)
-                for tracked in keys:
-                    if tracked.by is None or tracked.by == by_name:
-                        tracker.record(tracked, day, batch, event_id)
+                if seen_runs.size:
+                    batch = Observed(seen_runs, seen_counts, seen_deaths, seen_chain, seen_root, by)
+                    tracker.record_tracks(tracks, day, batch, event_id)
 
     def close_day(self, events: list[Event]) -> None:
         state = self.state

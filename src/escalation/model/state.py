@@ -125,8 +125,6 @@ class ObservationTracker:
                 cause_row=with_cause.get(key, -1),
             )
             offset += len(read)
-        # Per track, its layout for `record_routes` as a lone observer (`record_track`).
-        self._alone: dict[int, RouteTable] = {}
         # Per day, the acts that leave a window at its start, in the order they were
         # recorded (`kernels.forget_routes`'s arguments after the sums).
         self._expiring: dict[int, list[_Forget]] = {}
@@ -150,18 +148,16 @@ class ObservationTracker:
         """The track of ``key`` (the same for a key and its aliases)."""
         return self._tracks[key]
 
-    def record(self, key: ObservationKey, day: int, batch: Observed, event_id: int) -> None:
-        """Add the acts of ``batch``, observed under ``key`` on ``day``."""
-        self.record_track(self._tracks[key], day, batch, event_id)
+    def lone_routes(self, tracks: Sequence[_Track]) -> RouteTable:
+        """The layout `record_routes` reads for ``tracks`` of a lone observer who sees
+        every act (for `record_tracks`)."""
+        return self.route_table((0, 0), 0, [(tracks, 1.0, 0, False)])
 
-    def record_track(self, track: _Track, day: int, batch: Observed, event_id: int) -> None:
-        """Add the acts of ``batch`` to ``track`` (see `track`): `record_routes` for
-        the track as a lone observer who sees every act."""
-        alone = self._alone.get(id(track))
-        if alone is None:
-            alone = self._alone[id(track)] = self.route_table((0, 0), 0, [([track], 1.0, 0, False)])
+    def record_tracks(self, routes: RouteTable, day: int, batch: Observed, event_id: int) -> None:
+        """Add the acts of ``batch``, observed on ``day``, to the tracks laid out by
+        `lone_routes`, in one pass."""
         self.record_routes(
-            alone,
+            routes,
             day,
             _NO_IDS,
             event_id,
