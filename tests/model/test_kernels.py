@@ -436,6 +436,20 @@ def test_take_where_keeps_the_labelled_elements(gen):
             assert np.array_equal(got, full[labels == label])
 
 
+@pytest.mark.parametrize("hostile", [False, True])
+@pytest.mark.parametrize("density", [0.0, 0.3, 1.0])
+def test_tempo_acts_are_the_runs_that_act_with_their_counts(gen, hostile, density):
+    counts = gen.poisson(2.0, 80) * (gen.random(80) < density)
+    runs, acts, chain, root, cause, dense = kernels.tempo_acts(counts, hostile, 417)
+    acting = np.flatnonzero(counts)
+    assert np.array_equal(runs, acting)
+    assert acts.dtype == dense.dtype == np.float64
+    assert np.array_equal(acts, counts[acting]) and np.array_equal(dense, counts)
+    assert chain.tolist() == [1 if hostile else 0] * acting.size
+    assert root.tolist() == [417 if hostile else -1] * acting.size
+    assert cause.tolist() == [-1] * acting.size
+
+
 @pytest.mark.parametrize("distribution", ["fixed", "poisson", "negative_binomial"])
 @pytest.mark.parametrize("claim", ["unclaimed", "as_is", "inflated", "scaled"])
 @pytest.mark.parametrize("per_run", [False, True])

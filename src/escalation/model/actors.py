@@ -347,11 +347,12 @@ class ActorAgent(mesa.Agent):
             counts = rng.poisson(
                 model.key, model.run_ids, day, tempo.count_site, rate, model.family
             )
-            runs = np.flatnonzero(counts)
+            hostile = plan.actions[tempo.action].hostile
+            runs, acts, chain, root, cause, dense = kernels.tempo_acts(
+                counts, hostile, base_id + tempo.slot
+            )
             if runs.size == 0:
                 continue
-            hostile = plan.actions[tempo.action].hostile
-            dense = counts.astype(np.float64)
             model.events_today.append(
                 Event(
                     tempo.slot,
@@ -359,12 +360,10 @@ class ActorAgent(mesa.Agent):
                     tempo.action,
                     tempo.target,
                     runs,
-                    dense[runs],
-                    np.ones(runs.size, dtype=np.int64)
-                    if hostile
-                    else np.zeros(runs.size, np.int64),
-                    np.full(runs.size, base_id + tempo.slot if hostile else -1, dtype=np.int64),
-                    np.full(runs.size, -1, dtype=np.int64),
+                    acts,
+                    chain,
+                    root,
+                    cause,
                     dense_counts=dense,
                 )
             )

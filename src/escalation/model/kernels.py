@@ -50,6 +50,7 @@ __all__ = [
     "sum_compare",
     "take_due",
     "take_where",
+    "tempo_acts",
 ]
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -562,6 +563,32 @@ def fire_each(k0, k1, run_ids, eligible, day, site, family, p):
         out[k] = where[j]
         k += fired[j]
     return out[:k].copy(), m, -1
+
+
+@_jit
+def tempo_acts(counts, hostile, event_id):
+    """The day's acts of a tempo, from its count per run: the runs that act, their
+    counts, chains (1 where the action is hostile, else 0), roots (``event_id``
+    where hostile, else -1) and causes (-1), and the counts of every run as floats.
+    """
+    n = counts.shape[0]
+    dense = np.empty(n)
+    m = 0
+    for r in range(n):
+        dense[r] = counts[r]
+        m += counts[r] != 0
+    # One slot more than the acts: each run is written at the next free slot, which
+    # moves on only where the run acts (no branch to mispredict).
+    runs = np.empty(m + 1, np.int64)
+    acts = np.empty(m + 1)
+    k = 0
+    for r in range(n):
+        runs[k] = r
+        acts[k] = dense[r]
+        k += counts[r] != 0
+    chain = np.full(m, 1 if hostile else 0, np.int64)
+    root = np.full(m, event_id if hostile else -1, np.int64)
+    return runs[:m], acts[:m], chain, root, np.full(m, -1, np.int64), dense
 
 
 @_jit
