@@ -444,7 +444,8 @@ def test_tempo_acts_are_the_runs_that_act_with_their_counts(gen, hostile, densit
     acting = np.flatnonzero(counts)
     assert np.array_equal(runs, acting)
     assert acts.dtype == dense.dtype == np.float64
-    assert np.array_equal(acts, counts[acting]) and np.array_equal(dense, counts)
+    assert np.array_equal(acts, counts[acting])
+    assert np.array_equal(dense, counts)
     assert chain.tolist() == [1 if hostile else 0] * acting.size
     assert root.tolist() == [417 if hostile else -1] * acting.size
     assert cause.tolist() == [-1] * acting.size

@@ -46,7 +46,9 @@ def test_reporters_give_each_days_mean_and_highest_rung() -> None:
         means.append(float(np.mean(model.state.rung)))
         highest.append(int(np.max(model.state.max_rung)))
     frame = model.datacollector.get_model_vars_dataframe()
-    assert len(set(means)) > 5 and len(set(highest)) > 1  # the rungs move
+    # The rungs move.
+    assert len(set(means)) > 5
+    assert len(set(highest)) > 1
     assert frame["mean_rung"].tolist() == means
     assert frame["max_rung"].tolist() == highest
 
