@@ -156,8 +156,7 @@ class BlockRecorder:
         self._observers = self._observer_table()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
         self._slots: dict[int, _Slot] = {}
-        self._detect_sites: dict[tuple[str | None, int], int] = {}
-        self._blame_sites: dict[tuple[str | None, int], int] = {}
+        self._sites: dict[tuple[str, str | None, int], int] = {}
         # The casualties of acts that cause none: shared and never written (see
         # `ActorAgent`'s ones).
         self._no_deaths = np.zeros(n)
@@ -295,7 +294,7 @@ class BlockRecorder:
             if route.tracks is None or isinstance(route.detect, np.ndarray):
                 alone.append(route)
                 continue
-            site = self._detect_site(route.observer, event.slot)
+            site = self._site("detect", route.observer, event.slot)
             third_party = route.third_party and event.target is not None
             together.append((route.tracks, float(route.detect), site, third_party))
         if not together:
@@ -314,18 +313,13 @@ class BlockRecorder:
             *self._lay_out_routes(event, key, family),
         )
 
-    def _detect_site(self, observer: str | None, slot: int) -> int:
-        site = self._detect_sites.get((observer, slot))
+    def _site(self, draw: str, observer: str | None, slot: int) -> int:
+        """The draw site of ``observer``'s ``draw`` ("detect" or "misattribute") for
+        acts of ``slot``."""
+        site = self._sites.get((draw, observer, slot))
         if site is None:
-            name = f"detect:{observer}:{self.plan.slot_names[slot]}"
-            site = self._detect_sites[(observer, slot)] = rng.site_id(name)
-        return site
-
-    def _blame_site(self, observer: str | None, slot: int) -> int:
-        site = self._blame_sites.get((observer, slot))
-        if site is None:
-            name = f"misattribute:{observer}:{self.plan.slot_names[slot]}"
-            site = self._blame_sites[(observer, slot)] = rng.site_id(name)
+            name = f"{draw}:{observer}:{self.plan.slot_names[slot]}"
+            site = self._sites[(draw, observer, slot)] = rng.site_id(name)
         return site
 
     def observe(
@@ -372,7 +366,7 @@ class BlockRecorder:
             deaths = heard if route.third_party and event.target is not None else target_deaths
             runs, counts, chain, root = event.runs, event.counts, event.chain, event.root
             if route.missable:
-                site = self._detect_site(route.observer, event.slot)
+                site = self._site("detect", route.observer, event.slot)
                 p = np.asarray(at(route.detect, runs), dtype=np.float64).reshape(-1)
                 runs, counts, deaths, chain, root = kernels.keep_seen(
                     *key, run_ids[runs], day, site, family, p, runs, counts, deaths, chain, root
@@ -387,7 +381,11 @@ class BlockRecorder:
                 continue
             perceived = np.full(runs.size, actor_index, dtype=np.int64)
             draw = rng.uniform(
-                key, run_ids[runs], day, self._blame_site(route.observer, event.slot), family
+                key,
+                run_ids[runs],
+                day,
+                self._site("misattribute", route.observer, event.slot),
+                family,
             )
             edge: Any = 0.0
             for other, share in route.blame:
