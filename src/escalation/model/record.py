@@ -268,6 +268,8 @@ class BlockRecorder:
     def _blame(
         self, actor: str, keys: Sequence[ObservationKey], blame: list[tuple[str, Any]]
     ) -> tuple[tuple[int, RouteTable | None], ...]:
+        """`_Route.blamed` for an observer of ``actor``'s acts that may blame them on
+        the others of ``blame``."""
         plan = self.plan
         tracker = self.state.tracker
         blamed = []
@@ -291,7 +293,7 @@ class BlockRecorder:
         together: list[tuple[list[_Track], float, int, bool]] = []
         alone: list[_Route] = []
         for route in routes:
-            if route.tracks is None or isinstance(route.detect, np.ndarray):
+            if route.tracks is None or route.alone is not None:
                 alone.append(route)
                 continue
             site = self._site("detect", route.observer, event.slot)

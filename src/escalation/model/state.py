@@ -251,9 +251,6 @@ class ObservationTracker:
     def count(self, key: ObservationKey, within: int | None) -> FloatArray:
         return self.sum_row(key, within, "count")
 
-    def casualties(self, key: ObservationKey, within: int | None) -> FloatArray:
-        return self.sum_row(key, within, "casualties")
-
     def sum_row(self, key: ObservationKey, within: int | None, kind: str) -> FloatArray:
         """The running sum of ``kind`` ("count" or "casualties") of ``key``'s acts
         over the last ``within`` days (all days: None)."""
