@@ -155,14 +155,25 @@ def test_first_and_count(gen):
 
 
 def test_close_rungs(gen):
-    rung = gen.integers(0, 4, N)
+    # Yesterday's rung held since day ``since``; today's differs in about half the
+    # runs, which add their days at yesterday's rung and start a new spell today.
+    before = gen.integers(0, 4, N)
+    rung = np.where(gen.random(N) < 0.5, before, gen.integers(0, 4, N))
     days = gen.integers(0, 9, (4, N))
-    before = days.copy()
+    want_days = days.copy()
+    since = gen.integers(0, 7, N)
+    want_since = since.copy()
     max_rung = gen.integers(0, 4, N)
     want_max = np.maximum(max_rung, rung)
-    kernels.close_rungs(days, max_rung, rung)
+    moved = rung != before
+    want_days[before[moved], np.flatnonzero(moved)] += 7 - since[moved]
+    want_since[moved] = 7
+    kernels.close_rungs(days, max_rung, since, before, rung, 7, np.empty(N, np.int64))
     assert np.array_equal(max_rung, want_max)
-    assert np.array_equal(days - before, (np.arange(4)[:, None] == rung).astype(np.int64))
+    assert np.array_equal(days, want_days)
+    assert np.array_equal(since, want_since)
+    assert moved.any()
+    assert not moved.all()
 
 
 def test_close_spells(gen):

@@ -82,3 +82,32 @@ def test_spells_of_boolean_variables_match_a_day_by_day_count() -> None:
     ]
     assert len(got) > 100
     assert sorted(got) == sorted(ended)
+
+
+def test_days_at_or_above_match_a_day_by_day_count() -> None:
+    # Rungs of 30 runs on a ladder of four, for 40 days: most days change a few
+    # runs' rung, some none, some many; read every day against counters kept by hand.
+    gen = np.random.default_rng(11)
+    n, days, ladder = 30, 40, 4
+    state = BlockState(
+        n=n,
+        params={},
+        variables={},
+        tracker=ObservationTracker(Requirements(), n),
+        ladder_size=ladder,
+        boolean_variables=(),
+    )
+    at_rung = np.zeros((ladder, n), dtype=np.int64)
+    rung = np.zeros(n, dtype=np.int64)
+    highest = np.zeros(n, dtype=np.int64)
+    for _day in range(days):
+        for level in range(ladder):
+            assert state.days_at_or_above(level).tolist() == at_rung[level:].sum(axis=0).tolist()
+        assert state.max_rung.tolist() == highest.tolist()
+        moves = gen.random(n) < gen.choice([0.0, 0.1, 0.7])
+        rung = np.where(moves, gen.integers(0, ladder, n), rung)
+        at_rung[rung, np.arange(n)] += 1
+        highest = np.maximum(highest, rung)
+        state.close_day(rung.copy())
+        state.day += 1
+    assert state.days_at_or_above(0).tolist() == [days] * n

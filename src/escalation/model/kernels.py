@@ -628,13 +628,28 @@ def first_and_count(first, action_counts, runs, counts, day):
 
 
 @_jit
-def close_rungs(days_at_rung, max_rung, rung):
-    """Count the day at each run's rung, and keep the highest."""
-    for r in range(rung.shape[0]):
+def close_rungs(days_at_rung, max_rung, since, before, rung, day, changed):
+    """Close day ``day`` for the rungs: keep each run's highest, and where a run's rung
+    differs from ``before`` (yesterday's), add the days it spent at the old one,
+    from ``since``, to ``days_at_rung``; ``since`` becomes ``day``.
+
+    The days at a run's current rung are not counted day by day (a pass that
+    rewrites a row of ``days_at_rung`` per run): `BlockState.days_at_or_above` adds
+    them.  ``changed`` has room for every run.
+    """
+    n = rung.shape[0]
+    m = 0
+    for r in range(n):
         level = rung[r]
-        if level > max_rung[r]:
-            max_rung[r] = level
-        days_at_rung[level, r] += 1
+        max_rung[r] = max(max_rung[r], level)
+        # Every run is written at the next free slot, which moves on only where the
+        # rung changed: no branch to mispredict.
+        changed[m] = r
+        m += level != before[r]
+    for i in range(m):
+        r = changed[i]
+        days_at_rung[before[r], r] += day - since[r]
+        since[r] = day
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")

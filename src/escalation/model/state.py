@@ -369,7 +369,8 @@ class BlockState:
     rung: IntArray = field(init=False)
     max_rung: IntArray = field(init=False)
     days_at_rung: IntArray = field(init=False)
-    """Days at each rung (one row per rung, one column per run)."""
+    """Days at each rung (one row per rung, one column per run) before the run's
+    current rung: `days_at_or_above` adds the days at that one."""
     rows: dict[str, int] | None = None
     """Each variable's row in ``values``, the array whose rows they are (None: the
     state makes that array, and the variables become its rows)."""
@@ -394,6 +395,11 @@ class BlockState:
         self.rung = np.zeros(n, dtype=np.int64)
         self.max_rung = np.zeros(n, dtype=np.int64)
         self.days_at_rung = np.zeros((self.ladder_size, n), dtype=np.int64)
+        self._rung_since = np.full(n, self.day, dtype=np.int64)
+        """The first day of each run's current rung."""
+        self._changed = np.empty(n, dtype=np.int64)
+        self._closed = self.day
+        """The day the next `close_day` closes: the days before it are counted."""
         if self.values is None or self.rows is None:
             self.rows = {name: row for row, name in enumerate(self.variables)}
             self.values = np.empty((len(self.rows), n))
@@ -424,15 +430,26 @@ class BlockState:
         return result
 
     def days_at_or_above(self, level: int) -> IntArray:
-        """Days each run has spent at rung ``level`` or above."""
-        return self.days_at_rung[level:].sum(axis=0)
+        """Days each run has spent at rung ``level`` or above, to the end of the last
+        day closed."""
+        current = np.where(self.rung >= level, self._closed - self._rung_since, 0)
+        return self.days_at_rung[level:].sum(axis=0) + current
 
     def close_day(self, rung_today: IntArray) -> None:
         """End-of-day bookkeeping: rungs reached and the spells of boolean variables
         (a spell starts on a day that begins false and ends true, and ends on a day
         that begins true and ends false)."""
+        kernels.close_rungs(
+            self.days_at_rung,
+            self.max_rung,
+            self._rung_since,
+            self.rung,
+            rung_today,
+            self.day,
+            self._changed,
+        )
         self.rung = rung_today
-        kernels.close_rungs(self.days_at_rung, self.max_rung, rung_today)
+        self._closed = self.day + 1
         if not self.boolean_variables:
             return
         variables, runs, lengths = kernels.close_spells(
