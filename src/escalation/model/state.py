@@ -438,7 +438,8 @@ class BlockState:
     def close_day(self, rung_today: IntArray) -> None:
         """End-of-day bookkeeping: rungs reached and the spells of boolean variables
         (a spell starts on a day that begins false and ends true, and ends on a day
-        that begins true and ends false)."""
+        that begins true and ends false).  ``rung_today`` is the day's own array:
+        yesterday's, kept as `rung`, tells which runs changed rung."""
         kernels.close_rungs(
             self.days_at_rung,
             self.max_rung,
