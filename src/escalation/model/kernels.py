@@ -847,37 +847,23 @@ def cycle_table(runs, roots, lengths, n):
     chain ``roots`` and ``lengths``: one (run, root, longest chain) per distinct
     (run, root), in that order.
 
-    The acts are put in run order (a counting sort), each run's then sorted by root
-    where they lie, and equal roots merged.
+    The acts are put in order by run, then root (`order_by_run`), and equal
+    (run, root) pairs merged.
     """
-    m = runs.shape[0]
-    order, starts = _grouped_by_run(runs, n)
-    by_root = np.empty(m, np.int64)
-    by_length = np.empty(m, np.int64)
-    for p in range(m):
-        by_root[p] = roots[order[p]]
-        by_length[p] = lengths[order[p]]
+    order = order_by_run(runs, roots, n)
+    m = order.shape[0]
     cycle_runs = np.empty(m, np.int64)
     cycle_roots = np.empty(m, np.int64)
     longest = np.empty(m, np.int64)
     k = 0
-    for r in range(n):
-        first, stop = starts[r], starts[r + 1]
-        for p in range(first + 1, stop):
-            root, length = by_root[p], by_length[p]
-            q = p - 1
-            while q >= first and by_root[q] > root:
-                by_root[q + 1] = by_root[q]
-                by_length[q + 1] = by_length[q]
-                q -= 1
-            by_root[q + 1] = root
-            by_length[q + 1] = length
-        for p in range(first, stop):
-            if p == first or by_root[p] != by_root[p - 1]:
-                cycle_runs[k] = r
-                cycle_roots[k] = by_root[p]
-                longest[k] = by_length[p]
-                k += 1
-            elif by_length[p] > longest[k - 1]:
-                longest[k - 1] = by_length[p]
+    for p in range(m):
+        i = order[p]
+        run, root, length = runs[i], roots[i], lengths[i]
+        if k == 0 or run != cycle_runs[k - 1] or root != cycle_roots[k - 1]:
+            cycle_runs[k] = run
+            cycle_roots[k] = root
+            longest[k] = length
+            k += 1
+        elif length > longest[k - 1]:
+            longest[k - 1] = length
     return cycle_runs[:k].copy(), cycle_roots[:k].copy(), longest[:k].copy()
