@@ -595,14 +595,21 @@ def timeseries_table(blocks: Sequence[BlockResult], n_runs: int) -> pd.DataFrame
             continue
         floats["mean"][rows] = sum(b.daily_sums[name] for b in blocks) / n_runs
         floats["quantile_sample"][rows] = sampled
-        for q, column in zip(QUANTILES, quantile_columns, strict=True):
-            floats[column][rows] = np.quantile(samples[name], q, axis=1) if sampled else np.nan
+        if not sampled:
+            continue
+        # All quantiles in one call: one partition of each day's sample, not five.
+        for column, values in zip(
+            quantile_columns, np.quantile(samples[name], QUANTILES, axis=1), strict=True
+        ):
+            floats[column][rows] = values
+    path_days = np.repeat(days, sampled)
+    path_runs = np.tile(path_ids, n_days)
     for index, name in enumerate(path_names):
         start = n_band + index * n_days * sampled
         rows = slice(start, start + n_days * sampled)
         series[rows] = code[name]
-        day[rows] = np.repeat(days, sampled)
-        floats["run"][rows] = np.tile(path_ids, n_days)
+        day[rows] = path_days
+        floats["run"][rows] = path_runs
         floats["value"][rows] = samples[name].reshape(-1)
     if not n_path:
         # As the bands alone have always been: no path columns, whole sample sizes.
