@@ -291,17 +291,15 @@ def measure(args: argparse.Namespace) -> list[Row]:
 
     one: list[EngineRun] = []
     every: list[EngineRun] = []
-    if 1 in only or 3 in only:
-        block = args.block_size or default_block_size(runs, 1, BLOCK_CAP)
-        say(f"(1) engine: {runs:,} runs of {days} days, 1 worker, blocks of {block:,}")
-    if 1 in only:
-        block = args.block_size or default_block_size(runs, cores, BLOCK_CAP)
-        say(f"(1) engine: {runs:,} runs of {days} days, {cores} workers, blocks of {block:,}")
-        say("  one worker and all cores in turn, so that both see the host's drift alike")
-    for _ in range(repeats if (1 in only or 3 in only) else 0):
-        one.append(time_engine(scenario, runs, days, 1, args.block_size, seed))
-        if 1 in only:
-            every.append(time_engine(scenario, runs, days, cores, args.block_size, seed))
+    # (3) needs the one-worker runs of (1); (1) times one worker and all cores in turn,
+    # so that both see the host's drift alike.
+    worker_counts = [1, cores] if 1 in only else [1] if 3 in only else []
+    for workers in worker_counts:
+        block = args.block_size or default_block_size(runs, workers, BLOCK_CAP)
+        say(f"(1) engine: {runs:,} runs of {days} days, {workers} worker(s), blocks of {block:,}")
+    for _ in range(repeats if worker_counts else 0):
+        for workers, times in zip(worker_counts, (one, every), strict=False):
+            times.append(time_engine(scenario, runs, days, workers, args.block_size, seed))
     if one:
         one_rps = [runs / r.seconds for r in one]
         report("1 worker", one_rps, "runs/s")
