@@ -847,23 +847,47 @@ def cycle_table(runs, roots, lengths, n):
     chain ``roots`` and ``lengths``: one (run, root, longest chain) per distinct
     (run, root), in that order.
 
-    The acts are put in order by run, then root (`order_by_run`), and equal
-    (run, root) pairs merged.
+    The acts are grouped by run (a counting sort), and each run's cycles kept in
+    order of root as its acts come: an act whose root the run has seen lengthens
+    that cycle, found by a binary search, and a new root is put in its place.  A
+    run's acts come day by day, so its new roots are mostly the largest yet and go
+    at the end, while the acts of chains running side by side (one per pair of
+    adversaries) interleave: the cost grows with the acts, not with the acts times
+    the chains, as an insertion sort of the acts would.
     """
-    order = order_by_run(runs, roots, n)
+    order, starts = _grouped_by_run(runs, n)
     m = order.shape[0]
     cycle_runs = np.empty(m, np.int64)
     cycle_roots = np.empty(m, np.int64)
     longest = np.empty(m, np.int64)
     k = 0
-    for p in range(m):
-        i = order[p]
-        run, root, length = runs[i], roots[i], lengths[i]
-        if k == 0 or run != cycle_runs[k - 1] or root != cycle_roots[k - 1]:
-            cycle_runs[k] = run
-            cycle_roots[k] = root
-            longest[k] = length
-            k += 1
-        elif length > longest[k - 1]:
-            longest[k - 1] = length
+    for r in range(n):
+        first = k
+        for p in range(starts[r], starts[r + 1]):
+            i = order[p]
+            root, length = roots[i], lengths[i]
+            if k > first and root == cycle_roots[k - 1]:
+                at = k - 1
+            elif k == first or root > cycle_roots[k - 1]:
+                cycle_runs[k], cycle_roots[k], longest[k] = r, root, length
+                k += 1
+                continue
+            else:
+                low, high = first, k - 1
+                while low < high:
+                    middle = (low + high) >> 1
+                    if cycle_roots[middle] < root:
+                        low = middle + 1
+                    else:
+                        high = middle
+                at = low
+                if cycle_roots[at] != root:
+                    for q in range(k, at, -1):
+                        cycle_roots[q] = cycle_roots[q - 1]
+                        longest[q] = longest[q - 1]
+                    cycle_runs[k], cycle_roots[at], longest[at] = r, root, length
+                    k += 1
+                    continue
+            if length > longest[at]:
+                longest[at] = length
     return cycle_runs[:k].copy(), cycle_roots[:k].copy(), longest[:k].copy()

@@ -153,7 +153,7 @@ class BlockRecorder:
         self._cycle_runs: list[IntArray] = []
         self._cycle_roots: list[IntArray] = []
         self._cycle_lengths: list[IntArray] = []
-        self._observers = self._observer_table()
+        self._keys_by_action = self._observer_index()
         self._routes: dict[tuple[str, str, str | None], list[_Route]] = {}
         self._slots: dict[int, _Slot] = {}
         self._sites: dict[tuple[str, str | None, int], int] = {}
@@ -205,28 +205,34 @@ class BlockRecorder:
         names += [name for name in self.plan.initial if not name.endswith("casualties")]
         return tuple(names)
 
-    def _observer_table(
-        self,
-    ) -> dict[tuple[str, str | None], list[tuple[str | None, tuple[ObservationKey, ...]]]]:
-        """For each (action, target), the observers and the keys the act can feed."""
-        table: dict[tuple[str, str | None], list[tuple[str | None, tuple[ObservationKey, ...]]]]
-        table = {}
-        plan = self.plan
-        targets: set[str | None] = {None, *plan.actors}
-        for action in plan.actions.values():
-            for target in sorted(targets, key=lambda t: "" if t is None else t):
-                entries = []
-                for observer, keys in plan.keys_by_observer.items():
-                    relevant = tuple(
-                        key
-                        for key in keys
-                        if (key.action == action.name or (key.action is None and action.hostile))
-                        and (key.on is None or key.on == target)
-                    )
-                    if relevant:
-                        entries.append((observer, relevant))
-                table[(action.name, target)] = entries
-        return table
+    def _observer_index(self) -> dict[str | None, list[tuple[int, int, ObservationKey]]]:
+        """Every observer's keys by the action they name (None: any hostile act), each
+        with the observer's place in `Plan.keys_by_observer` and its own place among
+        the observer's keys."""
+        index: dict[str | None, list[tuple[int, int, ObservationKey]]] = {}
+        for place, keys in enumerate(self.plan.keys_by_observer.values()):
+            for position, key in enumerate(keys):
+                index.setdefault(key.action, []).append((place, position, key))
+        return index
+
+    def _observers_of(
+        self, action: str, target: str | None
+    ) -> list[tuple[str | None, tuple[ObservationKey, ...]]]:
+        """The observers of ``action`` on ``target``, each with the keys the act can
+        feed, in the order of `Plan.keys_by_observer`.
+
+        Only the keys that name the action, or any hostile act, are looked at, so a
+        block's set-up grows with the kinds of act it meets, not with its actions
+        times its targets times its observers."""
+        candidates = list(self._keys_by_action.get(action, ()))
+        if self.plan.actions[action].hostile:
+            candidates += self._keys_by_action.get(None, ())
+        observers = list(self.plan.keys_by_observer)
+        relevant: dict[int, list[ObservationKey]] = {}
+        for place, _, key in sorted(candidates, key=lambda item: item[:2]):
+            if key.on is None or key.on == target:
+                relevant.setdefault(place, []).append(key)
+        return [(observers[place], tuple(keys)) for place, keys in relevant.items()]
 
     def _route(self, actor: str, action: str, target: str | None) -> list[_Route]:
         """How each interested observer perceives ``actor``'s ``action`` on ``target``.
@@ -234,7 +240,7 @@ class BlockRecorder:
         Depends only on the block's perception numbers, so it is worked out once.
         """
         routes = []
-        for observer, keys in self._observers[(action, target)]:
+        for observer, keys in self._observers_of(action, target):
             third_party = observer is not None and observer != target
             detect: float | FloatArray = 1.0
             blame: list[tuple[str, float | FloatArray]] = []
@@ -543,11 +549,16 @@ class BlockRecorder:
         count = np.bincount(runs, minlength=n)
         total = np.bincount(runs, weights=lengths, minlength=n)
         longest = np.zeros(n, dtype=np.int64)
-        np.maximum.at(longest, runs, lengths)
+        first = np.full(n, math.inf)
+        if runs.size:
+            # The table is in order of run, then root (so of start day): each run's
+            # cycles are one stretch of rows, the first of them the earliest.
+            starts = np.flatnonzero(np.diff(runs, prepend=-1))
+            present = runs[starts]
+            longest[present] = np.maximum.reduceat(lengths, starts)
+            first[present] = table["start_day"][starts]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(count > 0, total / count, np.nan)
-        first = np.full(n, math.inf)
-        np.minimum.at(first, runs, table["start_day"].astype(np.float64))
         return {
             "cycles": count,
             "cycle_length_mean": mean,
