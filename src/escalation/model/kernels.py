@@ -802,43 +802,39 @@ def sum_compare(table, rows, op, threshold):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _grouped_by_run(runs, n):
-    # A counting sort of the rows by run (in range(n)): the rows' stable order, and
-    # where each run's rows start in it (with the end as a last element).
-    starts = np.zeros(n + 1, np.int64)
-    for i in range(runs.shape[0]):
-        starts[runs[i] + 1] += 1
-    for r in range(n):
-        starts[r + 1] += starts[r]
+def _counting_order(keys, size, within):
+    # A counting sort of ``within`` (positions of rows) by their ``keys`` (each in
+    # range(size)), stable: the rows' new order, and where each key's rows start in
+    # it (with the end as a last element).
+    starts = np.zeros(size + 1, np.int64)
+    for p in range(within.shape[0]):
+        starts[keys[within[p]] + 1] += 1
+    for key in range(size):
+        starts[key + 1] += starts[key]
     cursor = starts[:-1].copy()
-    order = np.empty(runs.shape[0], np.int64)
-    for i in range(runs.shape[0]):
-        order[cursor[runs[i]]] = i
-        cursor[runs[i]] += 1
+    order = np.empty(within.shape[0], np.int64)
+    for p in range(within.shape[0]):
+        i = within[p]
+        order[cursor[keys[i]]] = i
+        cursor[keys[i]] += 1
     return order, starts
 
 
 @_jit
 def order_by_run(runs, secondary, n):
-    """The stable order of rows by run (each in ``range(n)``), then by ``secondary``:
-    what ``np.argsort(runs * k + secondary, kind="stable")`` gives for ``secondary``
-    in ``range(k)``, whatever the range of ``secondary``.
+    """The stable order of rows by run (each in ``range(n)``), then by ``secondary``
+    (each in ``range(k)`` for some small ``k``, such as the rank of a variable's
+    name): what ``np.argsort(runs * k + secondary, kind="stable")`` gives.
 
-    A counting sort by run, then an insertion sort of each run's rows, which come
-    mostly in order already (added day by day).
+    Two stable counting sorts, by ``secondary``, then by run: the cost grows with
+    the rows, the runs and ``k``, not with the rows times ``k`` as an insertion sort
+    of each run's rows (which interleave the ``k`` kinds) would.
     """
-    order, starts = _grouped_by_run(runs, n)
-    for r in range(n):
-        first = starts[r]
-        for p in range(first + 1, starts[r + 1]):
-            item = order[p]
-            key = secondary[item]
-            q = p - 1
-            while q >= first and secondary[order[q]] > key:
-                order[q + 1] = order[q]
-                q -= 1
-            order[q + 1] = item
-    return order
+    k = 0
+    for i in range(secondary.shape[0]):
+        k = max(k, secondary[i] + 1)
+    by_secondary, _ = _counting_order(secondary, k, np.arange(runs.shape[0]))
+    return _counting_order(runs, n, by_secondary)[0]
 
 
 @_jit
@@ -855,7 +851,7 @@ def cycle_table(runs, roots, lengths, n):
     adversaries) interleave: the cost grows with the acts, not with the acts times
     the chains, as an insertion sort of the acts would.
     """
-    order, starts = _grouped_by_run(runs, n)
+    order, starts = _counting_order(runs, n, np.arange(runs.shape[0]))
     m = order.shape[0]
     cycle_runs = np.empty(m, np.int64)
     cycle_roots = np.empty(m, np.int64)
