@@ -67,6 +67,46 @@ def test_run_prints_the_summary_and_writes_the_folder(
     assert list(manifest["inputs"]) == [str(tiny_crisis_file)]
 
 
+class _Terminal:
+    """A standard error that says it is a terminal, and keeps what is written to it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("cached", "terminal", "told"),
+    [
+        (False, True, True),
+        (True, True, False),
+        (None, True, False),
+        (False, False, False),
+    ],
+)
+def test_a_run_that_compiles_the_kernels_says_so_at_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, cached: bool | None, terminal: bool, told: bool
+) -> None:
+    from escalation import cli
+    from escalation.model import kernels
+
+    monkeypatch.setattr(kernels, "cached_on_disk", lambda: cached)
+    stderr = _Terminal()
+    monkeypatch.setattr(stderr, "isatty", lambda: terminal)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    cli._say_if_compiling()
+    assert ("compiling the engine's kernels" in stderr.text) is told
+
+
 def test_run_with_days_and_set(
     capsys: pytest.CaptureFixture[str], tiny_crisis_file: Path, tmp_path: Path
 ) -> None:

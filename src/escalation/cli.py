@@ -69,6 +69,25 @@ def _progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[
     return bar.update, bar.close
 
 
+MODEL_VERBS = frozenset({"run", "replay", "sweep", "check", "calibrate"})
+"""The commands that run the model, and so compile its kernels on a machine's first run."""
+
+
+def _say_if_compiling() -> None:
+    """Tell a user at a terminal that this run compiles the engine's kernels first, so
+    that the wait before the progress bar moves is not taken for a hang."""
+    if not sys.stderr.isatty():
+        return
+    from escalation.model.kernels import cached_on_disk
+
+    if cached_on_disk() is False:
+        print(
+            "escalation: compiling the engine's kernels for this machine first (once, "
+            "about 20 seconds; later runs load them from numba's cache)",
+            file=sys.stderr,
+        )
+
+
 def _load(path: str, overrides: Sequence[str] = ()) -> Any:
     from escalation.scenario.loader import load_scenario
 
@@ -293,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     args.argv = list(argv) if argv is not None else None
     try:
+        if args.verb in MODEL_VERBS:
+            _say_if_compiling()
         code: int = args.handler(args)
         return code
     except (ScenarioError, BadInput, ResultsExistError, ModelError) as error:

@@ -691,3 +691,19 @@ def test_cycle_table_keeps_the_longest_chain_of_each_run_and_root(gen, rows):
     assert np.array_equal(got_runs, expected_pairs // span)
     assert np.array_equal(got_roots, expected_pairs % span)
     assert np.array_equal(got_longest, expected_longest)
+
+
+def test_cached_on_disk_reads_numbas_index_of_this_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from numba.core import caching
+
+    kernels.any_set(np.zeros(3, dtype=np.uint8))  # compiled, or loaded, and on disk
+    assert kernels.cached_on_disk() is True
+    # A missing or stale index (the file or numba changed) reads as no entries.
+    monkeypatch.setattr(caching.IndexDataCacheFile, "_load_index", lambda self: {})
+    assert kernels.cached_on_disk() is False
+
+    def unreadable(self: object) -> dict[str, object]:
+        raise AttributeError("numba's layout changed")
+
+    monkeypatch.setattr(caching.IndexDataCacheFile, "_load_index", unreadable)
+    assert kernels.cached_on_disk() is None
