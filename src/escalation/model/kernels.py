@@ -823,19 +823,18 @@ def sum_compare(table, rows, op, threshold):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _counting_order(keys, size, within):
-    # A counting sort of ``within`` (positions of rows) by their ``keys`` (each in
-    # range(size)), stable: the rows' new order, and where each key's rows start in
-    # it (with the end as a last element).
+def _counting_order(keys, size):
+    # A stable counting sort of the rows by their ``keys`` (each in range(size)): the
+    # rows' order, and where each key's rows start in it (with the end as a last
+    # element).
     starts = np.zeros(size + 1, np.int64)
-    for p in range(within.shape[0]):
-        starts[keys[within[p]] + 1] += 1
+    for i in range(keys.shape[0]):
+        starts[keys[i] + 1] += 1
     for key in range(size):
         starts[key + 1] += starts[key]
     cursor = starts[:-1].copy()
-    order = np.empty(within.shape[0], np.int64)
-    for p in range(within.shape[0]):
-        i = within[p]
+    order = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
         order[cursor[keys[i]]] = i
         cursor[keys[i]] += 1
     return order, starts
@@ -854,8 +853,8 @@ def order_by_run(runs, secondary, n):
     k = 0
     for i in range(secondary.shape[0]):
         k = max(k, secondary[i] + 1)
-    by_secondary, _ = _counting_order(secondary, k, np.arange(runs.shape[0]))
-    return _counting_order(runs, n, by_secondary)[0]
+    by_secondary = _counting_order(secondary, k)[0]
+    return by_secondary[_counting_order(runs[by_secondary], n)[0]]
 
 
 @_jit
@@ -872,7 +871,7 @@ def cycle_table(runs, roots, lengths, n):
     adversaries) interleave: the cost grows with the acts, not with the acts times
     the chains, as an insertion sort of the acts would.
     """
-    order, starts = _counting_order(runs, n, np.arange(runs.shape[0]))
+    order, starts = _counting_order(runs, n)
     m = order.shape[0]
     cycle_runs = np.empty(m, np.int64)
     cycle_roots = np.empty(m, np.int64)
@@ -883,13 +882,10 @@ def cycle_table(runs, roots, lengths, n):
         for p in range(starts[r], starts[r + 1]):
             i = order[p]
             root, length = roots[i], lengths[i]
-            if k > first and root == cycle_roots[k - 1]:
-                at = k - 1
-            elif k == first or root > cycle_roots[k - 1]:
-                cycle_runs[k], cycle_roots[k], longest[k] = r, root, length
-                k += 1
-                continue
-            else:
+            # Where the root goes among the run's cycles: the end, unless it is not
+            # the largest yet.
+            at = k
+            if k > first and root <= cycle_roots[k - 1]:
                 low, high = first, k - 1
                 while low < high:
                     middle = (low + high) >> 1
@@ -898,13 +894,12 @@ def cycle_table(runs, roots, lengths, n):
                     else:
                         high = middle
                 at = low
-                if cycle_roots[at] != root:
-                    for q in range(k, at, -1):
-                        cycle_roots[q] = cycle_roots[q - 1]
-                        longest[q] = longest[q - 1]
-                    cycle_runs[k], cycle_roots[at], longest[at] = r, root, length
-                    k += 1
-                    continue
-            if length > longest[at]:
-                longest[at] = length
+            if at < k and cycle_roots[at] == root:
+                longest[at] = max(longest[at], length)
+                continue
+            for q in range(k, at, -1):
+                cycle_roots[q] = cycle_roots[q - 1]
+                longest[q] = longest[q - 1]
+            cycle_runs[k], cycle_roots[at], longest[at] = r, root, length
+            k += 1
     return cycle_runs[:k].copy(), cycle_roots[:k].copy(), longest[:k].copy()
