@@ -273,9 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--block-size",
         type=positive_int,
-        help="runs one model advances together (default: about 20,000, in a multiple of "
-        "the workers' number of equal blocks): larger blocks are faster and hold about "
-        "8 kB per run; results do not depend on it",
+        help="runs one model advances together (default: one block per worker while "
+        "that is at most 50,000 runs, else equal blocks of about 20,000 in a multiple of "
+        "the workers): larger blocks are faster and hold about 8 kB per run; results do "
+        "not depend on it",
     )
     run.set_defaults(handler=cmd_run)
 

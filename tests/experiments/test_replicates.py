@@ -21,6 +21,7 @@ from escalation import (
 )
 from escalation.experiments.replicates import (
     DEFAULT_BLOCK_SIZE,
+    LARGEST_DEFAULT_BLOCK,
     _run_block_spooled,
     _Spooled,
     _unspool,
@@ -167,16 +168,26 @@ def test_block_size_does_not_matter(
 def test_default_blocks_are_equal_and_keep_every_worker_busy(runs: int, workers: int) -> None:
     size = default_block_size(runs, workers)
     blocks = math.ceil(runs / size)
-    assert size <= DEFAULT_BLOCK_SIZE * 3 // 2
-    assert blocks % workers == 0 or blocks == runs < workers
+    if runs <= workers * LARGEST_DEFAULT_BLOCK:
+        assert blocks == min(runs, workers)
+    else:
+        assert size <= DEFAULT_BLOCK_SIZE * 3 // 2
+        assert blocks % workers == 0
     assert runs - (blocks - 1) * size > size - blocks  # the last block is nearly full
 
 
-def test_default_blocks_prefer_fewer_larger_ones() -> None:
-    assert default_block_size(100_000, 2) == 25_000  # not 5 of 20,000: one worker idle
+def test_default_blocks_are_one_per_worker_while_they_fit() -> None:
+    assert default_block_size(100_000, 2) == LARGEST_DEFAULT_BLOCK
+    assert default_block_size(40_000, 1) == 40_000
+    assert default_block_size(10_000, 2) == 5_000
+    assert default_block_size(5, 8) == 1
+
+
+def test_larger_jobs_keep_blocks_near_the_target_in_a_multiple_of_the_workers() -> None:
     assert default_block_size(100_001, 2) == 16_667  # six blocks: already a multiple of two
     assert default_block_size(1_000_000, 2) == DEFAULT_BLOCK_SIZE
-    assert default_block_size(10_000, 1) == 10_000
+    assert default_block_size(160_000, 3) == 26_667  # six blocks, not eight of 20,000
+    assert default_block_size(50_001, 1) == 16_667
 
 
 def test_blocks_combine_in_run_order_whatever_order_they_finish(
