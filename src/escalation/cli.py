@@ -275,8 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         help="runs one model advances together (default: one block per worker while "
         "that is at most 50,000 runs, else equal blocks of about 20,000 in a multiple of "
-        "the workers): larger blocks are faster and hold about 8 kB per run; results do "
-        "not depend on it",
+        "the workers): larger blocks are faster and take more memory (about 6 kB per run "
+        "of the reference scenario, more where runs have many more acts); results do not "
+        "depend on it",
     )
     run.set_defaults(handler=cmd_run)
 

@@ -398,10 +398,9 @@ def default_block_size(
     larger block costs less per run, as a day's fixed work is shared by more runs (a
     block of 50,000 runs of the reference scenario peaks at about 300 MB).  A larger
     job runs in blocks of about ``target`` runs, so that a long streamed job's memory
-    stays bounded: equal
-    blocks, as many as a multiple of ``workers`` so that no worker is left running a
-    last block alone.  That rounds down to fewer, larger blocks (up to half as large
-    again), else up to more, smaller ones.
+    stays bounded: equal blocks, as many as a multiple of ``workers`` so that no
+    worker is left running a last block alone.  That rounds down to fewer, larger
+    blocks (up to half as large again), else up to more, smaller ones.
     """
     workers = max(1, workers)
     if runs <= workers * largest:
