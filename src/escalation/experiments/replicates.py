@@ -402,9 +402,8 @@ def default_block_size(
     worker is left running a last block alone.  That rounds down to fewer, larger
     blocks (up to half as large again), else up to more, smaller ones.
     """
-    workers = max(1, workers)
     if runs <= workers * largest:
-        return max(1, math.ceil(runs / workers))
+        return math.ceil(runs / workers)
     blocks = math.ceil(runs / target)
     size = math.ceil(runs / (max(1, blocks // workers) * workers))
     if size > target * 3 // 2:
