@@ -241,7 +241,7 @@ def stream_results(
         writers: dict[str, pq.ParquetWriter] = {}
         schemas = {"cycles": CYCLES_SCHEMA, "spells": SPELLS_SCHEMA}
         try:
-            for block in iter_blocks(plan, workers, executor):
+            for block in iter_blocks(plan, workers, executor, progress):
                 for name, frame in zip(
                     ("runs", "cycles", "spells"), block_tables(block), strict=True
                 ):
@@ -255,11 +255,8 @@ def stream_results(
                 if plan.runs > FULL_READ_LIMIT:
                     lengths.append(np.asarray(block.cycles["length"], dtype=np.int32))
                 light.append(dataclasses.replace(block, columns={}, cycles={}, spells={}))
-                size = block.run_ids.size
                 del block, table, frame
                 release_memory()
-                if progress is not None:
-                    progress(size)
         finally:
             for writer in writers.values():
                 writer.close()

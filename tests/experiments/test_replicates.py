@@ -19,6 +19,7 @@ from escalation import (
     replay_run,
     run_scenario,
 )
+from escalation.experiments import replicates
 from escalation.experiments.replicates import (
     DEFAULT_BLOCK_SIZE,
     LARGEST_DEFAULT_BLOCK,
@@ -321,10 +322,83 @@ def test_other_bands_average_over_all_runs(reference: SimulationResults) -> None
     assert (band["q05"] <= band["q95"]).all()
 
 
-def test_progress_counts_every_run(tiny_crisis: Scenario) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_counts_every_run(tiny_crisis: Scenario, workers: int) -> None:
     seen: list[int] = []
-    run_scenario(tiny_crisis, runs=11, seed=1, block_size=4, path_sample=0, progress=seen.append)
+    run_scenario(
+        tiny_crisis,
+        runs=11,
+        seed=1,
+        block_size=4,
+        workers=workers,
+        path_sample=0,
+        progress=seen.append,
+    )
+    assert sum(seen) == 11
+    assert min(seen) > 0
+
+
+def test_progress_moves_day_by_day_within_a_block(
+    tiny_crisis: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One block of 10 runs over 60 days: a run's worth of run-days every 6 days.
+    monkeypatch.setattr(replicates, "PROGRESS_INTERVAL", 0.0)
+    seen: list[int] = []
+    run_scenario(tiny_crisis, runs=10, seed=1, workers=1, path_sample=0, progress=seen.append)
+    assert seen == [1] * 10
+
+
+def test_progress_moves_while_pool_workers_run_their_blocks(
+    tiny_crisis: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two blocks of 2,000 runs over a year, one per worker: each takes a few tenths of
+    # a second, read every hundredth.
+    monkeypatch.setattr(replicates, "PROGRESS_INTERVAL", 0.01)
+    seen: list[int] = []
+    run_scenario(
+        tiny_crisis,
+        runs=4000,
+        seed=1,
+        horizon_days=365,
+        workers=2,
+        path_sample=0,
+        progress=seen.append,
+    )
+    assert sum(seen) == 4000
+    assert len(seen) > 2
+
+
+def test_progress_on_another_executor_counts_blocks_as_they_arrive(
+    tiny_crisis: Scenario,
+) -> None:
+    seen: list[int] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        run_scenario(
+            tiny_crisis,
+            runs=11,
+            seed=1,
+            block_size=4,
+            executor=pool,
+            path_sample=0,
+            progress=seen.append,
+        )
     assert seen == [4, 4, 3]
+
+
+def test_progress_weighs_blocks_by_their_days(tiny_crisis: Scenario) -> None:
+    # 20 runs: 10 over 100 days, then 10 over 300 days (4,000 run-days in all).
+    tasks = [
+        replicates.BlockTask(tiny_crisis, 1, 0, 10, 100),
+        replicates.BlockTask(tiny_crisis, 1, 10, 20, 300),
+    ]
+    seen: list[int] = []
+    counter = replicates._Progress(seen.append, tasks)
+    counter.update(1000)  # the first block's days: a quarter of the run-days
+    counter.block_done(10)  # a block that arrives counts in full
+    counter.update(1010)  # no new whole run
+    counter.update(2500)
+    counter.update(4000)
+    assert seen == [5, 5, 2, 8]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,8 +84,12 @@ def _cached_plan(scenario: Scenario) -> Plan | None:
     return cached[1] if cached is not None and cached[0] is scenario else None
 
 
-def run_block(task: BlockTask) -> BlockResult:
-    """Simulate one block (in whichever process runs it)."""
+def run_block(task: BlockTask, report: Callable[[int], object] | None = None) -> BlockResult:
+    """Simulate one block (in whichever process runs it).
+
+    ``report``, when given, is called after each simulated day with the block's
+    number of runs (the run-days just done), for a progress display.
+    """
     plan = _cached_plan(task.scenario)
     if plan is None:
         plan = build_plan(task.scenario)
@@ -102,7 +106,8 @@ def run_block(task: BlockTask) -> BlockResult:
         path_sample=task.path_sample,
         plan=plan,
     )
-    result = model.run()
+    runs = task.stop - task.start
+    result = model.run(None if report is None else functools.partial(report, runs))
     # The block's arrays are free now; hand their pages back before the next block,
     # so a worker's heap does not keep the high-water mark of every block it ran.
     del model
@@ -149,22 +154,103 @@ def block_tasks(
     ]
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of worker processes (forked where the platform allows it: no re-imports)."""
+def process_pool(workers: int, days_done: Any = None) -> ProcessPoolExecutor:
+    """A pool of worker processes (forked where the platform allows it: no re-imports).
+
+    ``days_done``, a shared integer (``multiprocessing.Value``), is where the workers
+    add the run-days they simulate, as they go.
+    """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(days_done,),
+    )
+
+
+_WORKER_DAYS: Callable[[int], None] | None = None
+"""In a pool's worker, how a block adds its run-days to the parent's count (see
+`process_pool`); None elsewhere."""
+
+PROGRESS_INTERVAL = 0.25
+"""Seconds between two readings of the workers' count of run-days done."""
+
+
+def _start_worker(days_done: Any) -> None:
+    global _WORKER_DAYS
+    if days_done is None:
+        _WORKER_DAYS = None
+        return
+
+    def add(run_days: int) -> None:
+        with days_done.get_lock():
+            days_done.value += run_days
+
+    _WORKER_DAYS = add
+
+
+class _Progress:
+    """Turns the days simulated so far into runs for a progress callback.
+
+    A block of ``n`` runs advanced by ``d`` of its ``h`` days counts ``n * d / h``
+    runs, rounded down over the whole job: the callback is called with the new whole
+    runs as they accrue (never more than every `PROGRESS_INTERVAL` seconds while a
+    block runs in this process), and the calls sum to the job's runs.
+    """
+
+    def __init__(self, callback: Callable[[int], None], tasks: Sequence[BlockTask]) -> None:
+        self.callback = callback
+        self.runs = sum(task.stop - task.start for task in tasks)
+        self.run_days = sum((task.stop - task.start) * task.horizon_days for task in tasks)
+        self.reported = 0
+        self.finished = 0
+        self.days_here = 0
+        self.next_report = 0.0
+
+    def update(self, run_days: int) -> None:
+        """``run_days`` have been simulated, in all (finished blocks included)."""
+        done = max(run_days * self.runs // max(self.run_days, 1), self.finished)
+        if done > self.reported:
+            self.callback(done - self.reported)
+            self.reported = done
+
+    def block_done(self, runs: int) -> None:
+        """A block of ``runs`` has arrived (reported in full even without its days)."""
+        self.finished += runs
+        self.update(0)
+
+    def day_here(self, runs: int) -> None:
+        """A block running in this process has simulated one more day of ``runs``."""
+        self.days_here += runs
+        now = time.monotonic()
+        if now >= self.next_report:
+            self.next_report = now + PROGRESS_INTERVAL
+            self.update(self.days_here)
 
 
 def _map_blocks(
-    tasks: Sequence[BlockTask], workers: int, executor: Executor | None
+    tasks: Sequence[BlockTask],
+    workers: int,
+    executor: Executor | None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[BlockResult]:
+    counter = None if progress is None else _Progress(progress, tasks)
     if executor is not None:
-        yield from executor.map(run_block, tasks)
+        # Another executor's workers (Dask's) share no counter: a block counts when
+        # it arrives.
+        for block in executor.map(run_block, tasks):
+            if counter is not None:
+                counter.block_done(block.run_ids.size)
+            yield block
         return
     if workers <= 1 or len(tasks) == 1:
         for task in tasks:
-            yield run_block(task)
+            block = run_block(task, None if counter is None else counter.day_here)
+            if counter is not None:
+                counter.block_done(block.run_ids.size)
+            yield block
         return
     first = tasks[0]
     if _FORK in multiprocessing.get_all_start_methods() and _cached_plan(first.scenario) is None:
@@ -179,6 +265,9 @@ def _map_blocks(
                 path_sample=0,
             )
         )
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
+    days_done = None if counter is None else context.Value("q", 0)
     # Objects that exist before the fork are left out of garbage collection while the
     # pool lives: the collector would otherwise write to their pages in every worker,
     # which copies the parent's memory into each of them.
@@ -186,12 +275,36 @@ def _map_blocks(
     try:
         with (
             tempfile.TemporaryDirectory(prefix="escalation-blocks-") as spool,
-            process_pool(workers) as pool,
+            process_pool(workers, days_done) as pool,
         ):
-            for block in pool.map(functools.partial(_run_block_spooled, spool=spool), tasks):
-                yield _unspool(block) if isinstance(block, _Spooled) else block
+            # All submitted at once, as `Executor.map` does; taken back in order.
+            futures = [pool.submit(_run_block_spooled, task, spool) for task in tasks]
+            try:
+                for future in futures:
+                    block = _result(future, counter, days_done)
+                    if counter is not None:
+                        counter.block_done(block.run_ids.size)
+                    yield block
+            finally:
+                for future in futures:
+                    future.cancel()
     finally:
         gc.unfreeze()
+
+
+def _result(future: Future[Any], counter: _Progress | None, days_done: Any) -> BlockResult:
+    """A pool's block, read back; while waiting for it, the workers' run-days are
+    passed on to ``counter`` every `PROGRESS_INTERVAL` seconds."""
+    while True:
+        try:
+            block = future.result(timeout=None if counter is None else PROGRESS_INTERVAL)
+        except TimeoutError:
+            assert counter is not None
+            counter.update(days_done.value)
+            continue
+        if counter is not None:
+            counter.update(days_done.value)
+        return _unspool(block) if isinstance(block, _Spooled) else block
 
 
 _ARRAY_FIELDS = ("columns", "cycles", "spells", "daily_sums", "paths")
@@ -214,7 +327,7 @@ def _run_block_spooled(task: BlockTask, spool: str) -> BlockResult | _Spooled:
     in ``spool``: for the tens of megabytes of a large block that takes a third of the
     time the pool's pipe and pickling take.  The result itself when the file cannot
     be written (a full disk)."""
-    result = run_block(task)
+    result = run_block(task, _WORKER_DAYS)
     path = os.path.join(spool, f"block-{task.start}.bin")
     layout: list[tuple[str, str | None, str, tuple[int, ...]]] = []
     rest: dict[str, Any] = {}
@@ -350,7 +463,9 @@ def run_scenario(
     executor
         A :class:`concurrent.futures.Executor` to map blocks on (e.g. a Dask client's).
     progress
-        Called with the number of runs of each finished block.
+        Called with the number of runs newly done, as the days are simulated: a
+        block's runs count in proportion to the days it has simulated, and the calls
+        sum to the runs.  Blocks on another ``executor`` count when they finish.
     """
     plan = plan_runs(
         scenario,
@@ -363,11 +478,7 @@ def run_scenario(
         path_sample=path_sample,
     )
     started = time.perf_counter()
-    blocks: list[BlockResult] = []
-    for block in _map_blocks(plan.tasks, workers, executor):
-        blocks.append(block)
-        if progress is not None:
-            progress(block.run_ids.size)
+    blocks = list(_map_blocks(plan.tasks, workers, executor, progress))
     elapsed = time.perf_counter() - started
     results = combine_blocks(scenario, plan.seed, plan.horizon_days, blocks)
     results.timings = {"simulate_seconds": elapsed, "runs_per_second": plan.runs / elapsed}
@@ -450,10 +561,14 @@ def plan_runs(
 
 
 def iter_blocks(
-    plan: RunPlan, workers: int = 1, executor: Executor | None = None
+    plan: RunPlan,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[BlockResult]:
-    """The plan's blocks, simulated, in run order."""
-    yield from _map_blocks(plan.tasks, workers, executor)
+    """The plan's blocks, simulated, in run order (``progress`` as for
+    :func:`run_scenario`)."""
+    yield from _map_blocks(plan.tasks, workers, executor, progress)
 
 
 def combine_blocks(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -262,11 +262,16 @@ class EscalationModel(mesa.Model):
             self._highest_rung = max(self._highest_rung, int(reached[-1]))
         return self._highest_rung
 
-    def run(self) -> BlockResult:
-        """Run to the horizon and return the block's results."""
+    def run(self, on_day: Callable[[], object] | None = None) -> BlockResult:
+        """Run to the horizon and return the block's results.
+
+        ``on_day``, when given, is called after each day (to report progress).
+        """
         try:
             while self.running:
                 self.step()
+                if on_day is not None:
+                    on_day()
         finally:
             self.release()
         assert self.result is not None
