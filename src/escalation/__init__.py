@@ -11,31 +11,19 @@ independent runs as arrays, and the results are tables of outcomes.
 
 from importlib.metadata import PackageNotFoundError, version
 
+import lazy_loader
+
 try:
     __version__ = version("escalation")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from escalation.experiments.replicates import SimulationResults, run_scenario
-from escalation.model.engine import EscalationModel, ModelError
-from escalation.replay import replay_run
-from escalation.scenario.errors import Problem, ScenarioError
-from escalation.scenario.loader import load_scenario, load_scenario_text
-from escalation.scenario.schema import Scenario
-from escalation.store import read_results, write_results
+# What the package exports is listed, and typed, in __init__.pyi; it is imported on
+# first use, so that a command that needs little (``escalation validate``) starts
+# without loading the engine, Mesa and the compiled kernels.
+__getattr__, _lazy_dir, __all__ = lazy_loader.attach_stub(__name__, __file__)
+__all__ = [*__all__, "__version__"]
 
-__all__ = [
-    "EscalationModel",
-    "ModelError",
-    "Problem",
-    "Scenario",
-    "ScenarioError",
-    "SimulationResults",
-    "__version__",
-    "load_scenario",
-    "load_scenario_text",
-    "read_results",
-    "replay_run",
-    "run_scenario",
-    "write_results",
-]
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -100,12 +100,11 @@ def _default_out(name: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.replicates import default_workers, plan_runs
-    from escalation.scenario.loader import resolved_document
+    from escalation.scenario.loader import load_scenario_and_sources
     from escalation.store import check_writable, file_sha256, stream_results
 
-    scenario = _load(args.scenario, args.set)
+    scenario, sources = load_scenario_and_sources(args.scenario, args.set)
     # Hash the inputs now, as they were read: an edit during the run changes nothing.
-    _, sources = resolved_document(args.scenario, args.set)
     hashes = {str(path): file_sha256(path) for path in sources.files}
     out = Path(args.out) if args.out else _default_out(scenario.name)
     check_writable(out, args.force)
@@ -303,9 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from escalation.model.actors import ModelError
+    from escalation.errors import ModelError, ResultsExistError
     from escalation.scenario.errors import ScenarioError
-    from escalation.store import ResultsExistError
 
     parser = build_parser()
     try:

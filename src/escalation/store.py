@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from escalation import __version__
+from escalation.errors import ResultsExistError
 from escalation.experiments.replicates import (
     RunPlan,
     SimulationResults,
@@ -68,10 +69,6 @@ def rng_scheme() -> str:
     from escalation.model import engine
 
     return f"{RNG_SCHEME}; {_NEGBIN_SCHEMES[engine.NEGBIN_METHOD]}"
-
-
-class ResultsExistError(FileExistsError):
-    """The output folder exists and ``force`` was not given."""
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

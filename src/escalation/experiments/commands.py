@@ -14,14 +14,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
-from typing import Any, cast
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, cast
 
 from escalation.cli import BadInput, non_negative_int, positive_int
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["cmd_analyze", "cmd_sweep", "register"]
 
@@ -56,8 +57,7 @@ def _number(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     """Add ``sweep`` and ``analyze`` to the command's verbs."""
-    from escalation.experiments.design import DESIGNS
-    from escalation.experiments.executors import EXECUTORS
+    from escalation.kinds import DESIGNS, EXECUTORS
 
     sweep = subparsers.add_parser(
         "sweep",
@@ -404,7 +404,7 @@ def _ranked(table: pd.DataFrame, kind: str, output: str, path: Path) -> str:
 
 
 def _pm(value: float, half: float) -> str:
-    return f"{value:.3f} ± {half:.3f}" if np.isfinite(half) else f"{value:.3f}"
+    return f"{value:.3f} ± {half:.3f}" if math.isfinite(half) else f"{value:.3f}"
 
 
 def _discover(args: argparse.Namespace, results: Any) -> int:

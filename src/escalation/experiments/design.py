@@ -31,6 +31,7 @@ from scipy.stats import qmc
 
 from escalation.experiments.distributions import DISTRIBUTIONS, DesignError, DesignFactor
 from escalation.experiments.factors import Factor, FactorError, factor_from_spec, parameter_named
+from escalation.kinds import DESIGNS
 from escalation.scenario.schema import Scenario
 
 __all__ = [
@@ -48,8 +49,6 @@ __all__ = [
     "read_table",
     "salib_problem",
 ]
-
-DESIGNS = ("grid", "lhs", "monte_carlo", "sobol", "morris", "table")
 
 DesignKind = Literal["grid", "lhs", "monte_carlo", "sobol", "morris", "table"]
 FloatArray = NDArray[np.float64]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from escalation.experiments.replicates import default_workers
+from escalation.kinds import EXECUTORS
 
 __all__ = [
     "EXECUTORS",
@@ -34,8 +35,6 @@ __all__ = [
     "local_pool",
     "open_executor",
 ]
-
-EXECUTORS = ("local", "dask", "serial")
 
 T = TypeVar("T")
 

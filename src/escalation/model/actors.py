@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from escalation import rng
+from escalation.errors import ModelError
 from escalation.model import kernels
 from escalation.model.plan import RulePlan, TempoPlan
 
@@ -25,10 +26,6 @@ __all__ = ["ActorAgent", "Event", "ModelError"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-
-
-class ModelError(ValueError):
-    """A scenario value that turned impossible during a run (a probability of 1.3)."""
 
 
 @dataclass

@@ -15,7 +15,15 @@ from numpy.typing import NDArray
 from escalation import rng
 from escalation.model import kernels
 from escalation.model.actors import ActorAgent, Event, ModelError
-from escalation.model.plan import CasualtyPlan, ClaimPlan, EffectPlan, Plan, at, build_plan
+from escalation.model.plan import (
+    CasualtyPlan,
+    ClaimPlan,
+    EffectPlan,
+    Plan,
+    at,
+    build_plan,
+    parameter_values,
+)
 from escalation.model.record import BlockRecorder, BlockResult
 from escalation.scenario.schema import Scenario
 
@@ -84,15 +92,6 @@ def _checked_parameter(
                 f"{declared.max if declared.max is not None else 'inf'}]"
             )
     return canonical, (float(values) if values.ndim == 0 else values)
-
-
-def parameter_values(scenario: Scenario) -> dict[str, float]:
-    """Every parameter's value by its name: ``name`` at top level, ``actor.name`` in an actor."""
-    values = {name: float(p.value) for name, p in scenario.parameters.items()}
-    for actor_name, actor in scenario.actors.items():
-        for name, parameter in actor.parameters.items():
-            values[f"{actor_name}.{name}"] = float(parameter.value)
-    return values
 
 
 IntArray = NDArray[np.int64]

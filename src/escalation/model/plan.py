@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from escalation.errors import ModelError
 from escalation.model.compiler import (
     BUILTIN_ACTOR_VARIABLES,
     CompileContext,
@@ -34,6 +35,7 @@ __all__ = [
     "at",
     "build_plan",
     "parameter_name",
+    "parameter_values",
     "resolve",
 ]
 
@@ -123,8 +125,6 @@ def resolve(value: Number, params: Mapping[str, Any], what: str, low: float, hig
     A parameter may hold one value per run (an array), as when a block gathers
     several points of a sweep; the result is then an array too.
     """
-    from escalation.model.actors import ModelError
-
     number = params[value] if isinstance(value, str) else float(value)
     bad = ~((np.asarray(number) >= low) & (np.asarray(number) <= high))
     if np.any(bad):
@@ -176,6 +176,15 @@ class Plan:
 
     def actor_index(self, name: str) -> int:
         return self.actors.index(name)
+
+
+def parameter_values(scenario: Scenario) -> dict[str, float]:
+    """Every parameter's value by its name: ``name`` at top level, ``actor.name`` in an actor."""
+    values = {name: float(p.value) for name, p in scenario.parameters.items()}
+    for actor_name, actor in scenario.actors.items():
+        for name, parameter in actor.parameters.items():
+            values[f"{actor_name}.{name}"] = float(parameter.value)
+    return values
 
 
 def parameter_name(scenario: Scenario, name: str, owner: str | None = None) -> str:

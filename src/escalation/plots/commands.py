@@ -238,7 +238,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(verbs: Any) -> None:
     """Add the verbs ``plot``, ``compare`` and ``report`` to the command line."""
-    from escalation.plots.gallery import RUN_KINDS, SWEEP_KINDS
+    from escalation.kinds import RUN_KINDS, SWEEP_KINDS
 
     cli = _cli()
     plot = verbs.add_parser("plot", help="draw a figure of a results folder")

@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from escalation.experiments.replicates import SimulationResults
+from escalation.kinds import RUN_KINDS, SWEEP_KINDS
 from escalation.plots.analysis import plot_discovery_box, plot_sensitivity
 from escalation.plots.casualties import plot_casualties
 from escalation.plots.cycles import plot_cycle_lengths, plot_cycle_starts
@@ -51,9 +52,6 @@ __all__ = [
     "short_names",
     "sweep_figure",
 ]
-
-RUN_KINDS = ("outcomes", "casualties", "rung", "cycles", "survival", "timeline")
-SWEEP_KINDS = ("share", "heatmap", "sensitivity", "discovery")
 
 WIDE = (10.5, 4.0)
 """Two panels side by side."""

@@ -1,14 +1,7 @@
 """The scenario language: YAML text -> validated, frozen, typed :class:`Scenario`."""
 
-from escalation.scenario.errors import Problem, ScenarioError
-from escalation.scenario.loader import load_scenario, load_scenario_text, scenario_json_schema
-from escalation.scenario.schema import Scenario
+import lazy_loader
 
-__all__ = [
-    "Problem",
-    "Scenario",
-    "ScenarioError",
-    "load_scenario",
-    "load_scenario_text",
-    "scenario_json_schema",
-]
+# What the package exports is listed, and typed, in __init__.pyi; it is imported on
+# first use, so that importing one module of the package does not import them all.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

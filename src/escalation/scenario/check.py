@@ -27,8 +27,7 @@ def check_references(scenario: Scenario) -> Problems:
         Requirements,
         compile_expression,
     )
-    from escalation.model.engine import parameter_values
-    from escalation.model.plan import parameter_name
+    from escalation.model.plan import parameter_name, parameter_values
 
     problems: Problems = []
     actors, actions = scenario.actors, scenario.actions

@@ -44,6 +44,7 @@ __all__ = [
     "MAX_NODES",
     "SourceMap",
     "load_scenario",
+    "load_scenario_and_sources",
     "load_scenario_text",
     "parse_override",
     "resolved_document",
@@ -563,7 +564,17 @@ def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -
         With every problem found: YAML syntax, duplicate keys, unknown keys,
         wrong types and ranges, then (once those pass) cross references.
     """
-    return _validate(*resolved_document(path, overrides))
+    return load_scenario_and_sources(path, overrides)[0]
+
+
+def load_scenario_and_sources(
+    path: str | os.PathLike[str], overrides: Sequence[str] = ()
+) -> tuple[Scenario, SourceMap]:
+    """:func:`load_scenario`, and where the scenario came from (from one reading of
+    its files): ``source.files`` lists every file read, the scenario first, then its
+    bases down the chain."""
+    document, source = resolved_document(path, overrides)
+    return _validate(document, source), source
 
 
 def load_scenario_text(

@@ -7,20 +7,8 @@ finds the parameter values consistent with them by ABC-SMC
 (:mod:`escalation.validation.calibrate`).
 """
 
-from escalation.validation.calibrate import Calibration, calibrate
-from escalation.validation.check import CheckResult, check_scenario
-from escalation.validation.statistics import STATISTICS, Sample
-from escalation.validation.targets import Target, Targets, TargetsError, load_targets
+import lazy_loader
 
-__all__ = [
-    "STATISTICS",
-    "Calibration",
-    "CheckResult",
-    "Sample",
-    "Target",
-    "Targets",
-    "TargetsError",
-    "calibrate",
-    "check_scenario",
-    "load_targets",
-]
+# What the package exports is listed, and typed, in __init__.pyi; it is imported on
+# first use, so that importing one module of the package does not import them all.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

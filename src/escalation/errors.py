@@ -1,0 +1,17 @@
+"""Errors that are the user's to fix, in a module that imports nothing.
+
+The command line catches them to print a message and exit with code 2; defining
+them here lets it do so without first loading the engine or the storage layer.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ModelError", "ResultsExistError"]
+
+
+class ModelError(ValueError):
+    """A scenario value that turned impossible during a run (a probability of 1.3)."""
+
+
+class ResultsExistError(FileExistsError):
+    """The output folder exists and ``force`` was not given."""
