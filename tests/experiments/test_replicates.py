@@ -322,18 +322,16 @@ def test_other_bands_average_over_all_runs(reference: SimulationResults) -> None
     assert (band["q05"] <= band["q95"]).all()
 
 
+def progress_calls(scenario: Scenario, **options: Any) -> list[int]:
+    """What ``run_scenario``'s progress callback is called with, in order."""
+    seen: list[int] = []
+    run_scenario(scenario, seed=1, path_sample=0, progress=seen.append, **options)
+    return seen
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_progress_counts_every_run(tiny_crisis: Scenario, workers: int) -> None:
-    seen: list[int] = []
-    run_scenario(
-        tiny_crisis,
-        runs=11,
-        seed=1,
-        block_size=4,
-        workers=workers,
-        path_sample=0,
-        progress=seen.append,
-    )
+    seen = progress_calls(tiny_crisis, runs=11, block_size=4, workers=workers)
     assert sum(seen) == 11
     assert min(seen) > 0
 
@@ -343,9 +341,7 @@ def test_progress_moves_day_by_day_within_a_block(
 ) -> None:
     # One block of 10 runs over 60 days: a run's worth of run-days every 6 days.
     monkeypatch.setattr(replicates, "PROGRESS_INTERVAL", 0.0)
-    seen: list[int] = []
-    run_scenario(tiny_crisis, runs=10, seed=1, workers=1, path_sample=0, progress=seen.append)
-    assert seen == [1] * 10
+    assert progress_calls(tiny_crisis, runs=10, workers=1) == [1] * 10
 
 
 def test_progress_moves_while_pool_workers_run_their_blocks(
@@ -354,16 +350,7 @@ def test_progress_moves_while_pool_workers_run_their_blocks(
     # Two blocks of 2,000 runs over a year, one per worker: each takes a few tenths of
     # a second, read every hundredth.
     monkeypatch.setattr(replicates, "PROGRESS_INTERVAL", 0.01)
-    seen: list[int] = []
-    run_scenario(
-        tiny_crisis,
-        runs=4000,
-        seed=1,
-        horizon_days=365,
-        workers=2,
-        path_sample=0,
-        progress=seen.append,
-    )
+    seen = progress_calls(tiny_crisis, runs=4000, horizon_days=365, workers=2)
     assert sum(seen) == 4000
     assert len(seen) > 2
 
@@ -371,17 +358,8 @@ def test_progress_moves_while_pool_workers_run_their_blocks(
 def test_progress_on_another_executor_counts_blocks_as_they_arrive(
     tiny_crisis: Scenario,
 ) -> None:
-    seen: list[int] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        run_scenario(
-            tiny_crisis,
-            runs=11,
-            seed=1,
-            block_size=4,
-            executor=pool,
-            path_sample=0,
-            progress=seen.append,
-        )
+        seen = progress_calls(tiny_crisis, runs=11, block_size=4, executor=pool)
     assert seen == [4, 4, 3]
 
 
