@@ -160,14 +160,18 @@ def process_pool(workers: int, days_done: Any = None) -> ProcessPoolExecutor:
     ``days_done``, a shared integer (``multiprocessing.Value``), is where the workers
     add the run-days they simulate, as they go.
     """
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=context,
+        mp_context=_context(),
         initializer=_start_worker,
         initargs=(days_done,),
     )
+
+
+def _context() -> Any:
+    """The pools' multiprocessing context: fork where the platform has it, else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
 
 
 _WORKER_DAYS: Callable[[int], None] | None = None
@@ -265,9 +269,7 @@ def _map_blocks(
                 path_sample=0,
             )
         )
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
-    days_done = None if counter is None else context.Value("q", 0)
+    days_done = None if counter is None else _context().Value("q", 0)
     # Objects that exist before the fork are left out of garbage collection while the
     # pool lives: the collector would otherwise write to their pages in every worker,
     # which copies the parent's memory into each of them.
