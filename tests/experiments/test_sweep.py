@@ -238,6 +238,31 @@ def test_runs_and_summaries_are_streamed_in_row_groups(
     pd.testing.assert_frame_equal(grouped.summary, whole.summary)
 
 
+def test_a_consolidation_that_fails_leaves_the_parts_and_no_half_written_table(
+    tmp_path: Path, duel_file: Path, duel: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from escalation.experiments import sweep
+
+    out = tmp_path / "broken"
+
+    def stop(folder: Path, points: pd.DataFrame, spec: SweepSpec) -> dict[int, str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "consolidate", stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(make_spec(duel_file, duel), out)
+    monkeypatch.undo()
+    parts = sorted((out / "parts").glob("point-*.parquet"))
+    assert len(parts) == 6
+    parts[3].write_bytes(b"not parquet")  # read while earlier points are being written
+    points = pd.read_parquet(out / "points.parquet")
+    with pytest.raises(Exception, match="Parquet"):
+        sweep_folder.consolidate(out, points, make_spec(duel_file, duel))
+    assert not list(out.glob(".*.tmp"))
+    assert not (out / "runs.parquet").exists()
+    assert len(list((out / "parts").glob("point-*.parquet"))) == 6
+
+
 def test_a_worker_keeps_no_model_alive(duel: Scenario) -> None:
     """A worker meets thousands of blocks, some failing: none may stay in memory."""
     fine = SweepTask(duel.model_dump_json(), "duel", 1, 10, 0, (("inert", 2.0),), 0, 5)

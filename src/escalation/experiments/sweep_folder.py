@@ -16,11 +16,13 @@ sweep killed at any moment leaves only whole files behind.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,9 @@ __all__ = [
 
 PARTS = "parts"
 MANIFEST = "manifest.json"
+READ_AHEAD = 2
+"""Parts read ahead of the one being summarised when a sweep is consolidated."""
+
 ROW_GROUP_RUNS = 200_000
 """Runs buffered before a row group of runs.parquet is written (bounds memory)."""
 SUMMARY_CHUNK = 10_000
@@ -237,19 +242,35 @@ def consolidate(folder: Path, points: pd.DataFrame, spec: SweepSpec) -> dict[int
         summary.write(pa.Table.from_pandas(chunk, preserve_index=False))
         rows.clear()
 
+    def read(point: int) -> pa.Table | None:
+        part = part_path(folder, point)
+        return pq.read_table(part) if part.exists() else None
+
+    order = points["point"].tolist()
     try:
-        for point in points["point"].tolist():
-            part = part_path(folder, point)
-            if part.exists():
-                table = pq.read_table(part)
-                runs.write(table)
-                rows.append(point_summary(table.to_pandas(), outcomes, metrics))
-            else:
-                record = json.loads(failure_path(folder, point).read_text(encoding="utf-8"))
-                failures[point] = str(record["error"])
-                rows.append(failed_row(point, failures[point]))
-            if len(rows) >= SUMMARY_CHUNK:
-                summarise()
+        # Three stages at once, in the points' order: two threads read the next parts
+        # and append the last one to runs.parquet (pyarrow lets go of the GIL while
+        # it does either), while this one summarises the point.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="consolidate") as pool:
+            reads = collections.deque(pool.submit(read, p) for p in order[:READ_AHEAD])
+            writing: Future[None] | None = None
+            for index, point in enumerate(order):
+                table = reads.popleft().result()
+                if index + READ_AHEAD < len(order):
+                    reads.append(pool.submit(read, order[index + READ_AHEAD]))
+                if table is not None:
+                    if writing is not None:
+                        writing.result()
+                    writing = pool.submit(runs.write, table)
+                    rows.append(point_summary(table.to_pandas(), outcomes, metrics))
+                else:
+                    record = json.loads(failure_path(folder, point).read_text(encoding="utf-8"))
+                    failures[point] = str(record["error"])
+                    rows.append(failed_row(point, failures[point]))
+                if len(rows) >= SUMMARY_CHUNK:
+                    summarise()
+            if writing is not None:
+                writing.result()
         if rows or summary.writer is None:
             summarise()
         no_runs = pd.DataFrame(
