@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,34 @@ def test_a_pool_worker_hands_its_block_back_through_a_file(
     assert [path.name for path in tmp_path.iterdir()] == [f"block-{task.start}.bin"]
     _assert_same_block(_unspool(spooled), run_block(task))
     assert list(tmp_path.iterdir()) == []  # read back, and gone
+
+
+@pytest.fixture
+def sigint_restored() -> Any:
+    """Puts back this process's Ctrl-C handler after a test that sets it."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+def test_a_pool_worker_ignores_ctrl_c_between_blocks_and_stops_its_block_on_it(
+    tiny_crisis: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sigint_restored: None,
+) -> None:
+    replicates._start_worker(None)  # as the pool starts each worker
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    os.kill(os.getpid(), signal.SIGINT)  # waiting for a block: nothing happens
+
+    def interrupt(runs: int) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(replicates, "_WORKER_DAYS", interrupt)  # Ctrl-C on the first day
+    (task,) = block_tasks(tiny_crisis, RUNS, 5, 60, RUNS)
+    with pytest.raises(KeyboardInterrupt):
+        _run_block_spooled(task, str(tmp_path))
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_block_that_cannot_be_spooled_comes_back_whole(

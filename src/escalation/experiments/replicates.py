@@ -15,6 +15,7 @@ import gc
 import math
 import multiprocessing
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -184,6 +185,10 @@ PROGRESS_INTERVAL = 0.25
 
 def _start_worker(days_done: Any) -> None:
     global _WORKER_DAYS
+    # Ctrl-C reaches the whole process group. A worker waiting for a block would
+    # print a traceback of its own; one running a block hands the interruption back
+    # to the parent as the block's exception (see `_run_block_spooled`).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if days_done is None:
         _WORKER_DAYS = None
         return
@@ -329,7 +334,11 @@ def _run_block_spooled(task: BlockTask, spool: str) -> BlockResult | _Spooled:
     in ``spool``: for the tens of megabytes of a large block that takes a third of the
     time the pool's pipe and pickling take.  The result itself when the file cannot
     be written (a full disk)."""
-    result = run_block(task, _WORKER_DAYS)
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = run_block(task, _WORKER_DAYS)
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     path = os.path.join(spool, f"block-{task.start}.bin")
     layout: list[tuple[str, str | None, str, tuple[int, ...]]] = []
     rest: dict[str, Any] = {}
