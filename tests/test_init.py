@@ -68,3 +68,18 @@ def test_validating_a_scenario_loads_neither_mesa_nor_the_plotting_and_storage_l
     loaded = _loaded_after(code)
     for name in ("mesa", "matplotlib", "pyarrow", "dask", "SALib"):
         assert not loaded[name], name
+
+
+def test_reading_results_for_a_figure_loads_neither_mesa_nor_numba(
+    tiny_crisis: escalation.Scenario, tmp_path: Path
+) -> None:
+    out = tmp_path / "results"
+    escalation.write_results(escalation.run_scenario(tiny_crisis, runs=20, seed=1), out)
+    code = (
+        "import escalation.plots.gallery\n"
+        "from escalation.store import read_results\n"
+        f"read_results({str(out)!r})"
+    )
+    loaded = _loaded_after(code)
+    for name in ("mesa", "numba"):
+        assert not loaded[name], name

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,10 @@ from escalation.experiments.replicates import (
     timeseries_table,
 )
 from escalation.memory import release_memory
-from escalation.model.record import BlockResult
 from escalation.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from escalation.model.record import BlockResult
 
 __all__ = [
     "ResultsExistError",

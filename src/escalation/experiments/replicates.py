@@ -21,19 +21,24 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from escalation import rng
 from escalation.memory import release_memory
-from escalation.model.engine import EscalationModel
-from escalation.model.plan import Plan, build_plan
-from escalation.model.record import UNCLASSIFIED, BlockResult, name_ranks
 from escalation.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from escalation.model.plan import Plan
+    from escalation.model.record import BlockResult
+
+# The engine (Mesa, numba and the compiled kernels) is imported where blocks are run
+# or their results assembled, not here: reading a results folder
+# (`escalation.store.read_results`, for a figure or a report) needs this module's
+# tables, not the engine.
 
 __all__ = [
     "BlockTask",
@@ -91,6 +96,9 @@ def run_block(task: BlockTask, report: Callable[[int], object] | None = None) ->
     ``report``, when given, is called after each simulated day with the block's
     number of runs (the run-days just done), for a progress display.
     """
+    from escalation.model.engine import EscalationModel
+    from escalation.model.plan import build_plan
+
     plan = _cached_plan(task.scenario)
     if plan is None:
         plan = build_plan(task.scenario)
@@ -552,6 +560,8 @@ def plan_runs(
     if not 1 <= horizon <= MAX_HORIZON_DAYS:
         raise ValueError(f"horizon_days must be in [1, {MAX_HORIZON_DAYS}], got {horizon}")
     if seed is None:
+        from escalation import rng
+
         seed = scenario.seed if scenario.seed is not None else rng.fresh_seed()
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -618,6 +628,8 @@ def _tables(blocks: Sequence[BlockResult]) -> tuple[pd.DataFrame, pd.DataFrame, 
     Each column is stacked once and the frames take the arrays as they are (no
     copy into two-dimensional blocks); nothing a block holds is modified.
     """
+    from escalation.model.record import UNCLASSIFIED
+
     first = blocks[0]
     run_ids = [block.run_ids.astype(np.int64) for block in blocks]
     columns: dict[str, Any] = {
@@ -652,6 +664,8 @@ def _tables(blocks: Sequence[BlockResult]) -> tuple[pd.DataFrame, pd.DataFrame, 
 
 def _spells(blocks: Sequence[BlockResult], run_ids: list[NDArray[np.int64]]) -> pd.DataFrame:
     """The blocks' spells by run, variable and start day, variables by name."""
+    from escalation.model.record import name_ranks
+
     names = blocks[0].spell_variables
     rank = name_ranks(names)
     run = _stacked([ids[block.spells["run"]] for ids, block in zip(run_ids, blocks, strict=True)])
