@@ -2,7 +2,8 @@
 
 Each command runs in a fresh interpreter, ``--repeats`` times after one unmeasured
 warm-up (which fills the operating system's file cache and numba's kernel cache);
-prints the median and the spread of each.
+prints the median and the spread of each.  The figure is drawn from the results the
+run command wrote.
 
     python benchmarks/bench_startup.py
     python benchmarks/bench_startup.py --repeats 9 --runs 10000
@@ -37,6 +38,16 @@ def commands(runs: int, out: Path) -> dict[str, list[str]]:
             "1",
             "--out",
             str(out),
+            "--force",
+        ],
+        "escalation plot (the run's outcome shares)": [
+            *escalation,
+            "plot",
+            str(out),
+            "--kind",
+            "outcomes",
+            "-o",
+            str(out.with_suffix(".png")),
             "--force",
         ],
     }
