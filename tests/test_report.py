@@ -114,6 +114,25 @@ def test_report_holds_summary_doctrine_and_provenance(
     assert "version: numpy" in report_html
 
 
+def test_the_example_run_is_replayed_once(
+    results_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import escalation.replay
+    from escalation.report import build_report
+
+    calls: list[int] = []
+    replay_run = escalation.replay.replay_run
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[2])
+        return replay_run(*args, **kwargs)
+
+    monkeypatch.setattr(escalation.replay, "replay_run", counted)
+    html = build_report(results_folder)
+    assert len(calls) == 1
+    assert f"Timeline of run {calls[0]}" in html
+
+
 def test_scenario_text_is_escaped(tiny_crisis: Scenario) -> None:
     actor = tiny_crisis.actors["govt"]
     rule = actor.policy[0].model_copy(update={"source": '<script>alert("x")</script> & co'})

@@ -251,18 +251,18 @@ def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
             sections.append(("truces", "Truces", body))
 
         run = example_run(results)
-        body = bar.figure(
-            lambda: run_figure(results, "timeline", run=run),
-            f"Timeline of run {run}",
-            "The first run ending in the most common outcome, replayed alone. Marks are acts, "
-            "arrows go from an act to the act that answered it.",
-        )
         replay = replay_run(
             scenario,
             results.seed,
             run,
             horizon_days=results.horizon_days,
             parameters=results.settings.get("parameters") or None,
+        )
+        body = bar.figure(
+            lambda: run_figure(results, "timeline", run=run, replay=replay),
+            f"Timeline of run {run}",
+            "The first run ending in the most common outcome, replayed alone. Marks are acts, "
+            "arrows go from an act to the act that answered it.",
         )
         story = "\n".join(story_lines(replay, scenario))
         body += (

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -38,6 +38,9 @@ from escalation.plots.sweeps import (
 from escalation.plots.timeline import plot_run_timeline, plot_rung_over_time
 from escalation.report_text import outcome_table
 from escalation.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from escalation.replay import Replay
 
 __all__ = [
     "FigureError",
@@ -162,6 +165,7 @@ def run_figure(
     *,
     run: int | None = None,
     variable: str | None = None,
+    replay: Replay | None = None,
 ) -> Figure:
     """Draw one figure of a batch of runs.
 
@@ -175,6 +179,9 @@ def run_figure(
         For ``timeline``: the run to replay (default :func:`example_run`).
     variable
         For ``survival``: the boolean variable that marks a truce (default: by name).
+    replay
+        For ``timeline``: that run already replayed (:func:`escalation.replay_run`),
+        which saves replaying it again.
     """
     scenario = results.scenario
     seed = results.seed
@@ -215,13 +222,14 @@ def run_figure(
                 f"no run {chosen_run}; the runs are {results.runs['run'].min()} to "
                 f"{results.runs['run'].max()}"
             )
-        replay = replay_run(
-            scenario,
-            seed,
-            chosen_run,
-            horizon_days=results.horizon_days,
-            parameters=results.settings.get("parameters") or None,
-        )
+        if replay is None or replay.run != chosen_run:
+            replay = replay_run(
+                scenario,
+                seed,
+                chosen_run,
+                horizon_days=results.horizon_days,
+                parameters=results.settings.get("parameters") or None,
+            )
         rungs = {name: action.rung for name, action in scenario.actions.items()}
         acting = set(replay.events["actor"].astype(str))
         ax = plot_run_timeline(
