@@ -227,7 +227,8 @@ def _metrics(folder: Path, points: pd.DataFrame) -> list[str]:
 def consolidate(folder: Path, points: pd.DataFrame, spec: SweepSpec) -> dict[int, str]:
     """Stream the parts into runs.parquet, and each point's summary into summary.parquet.
 
-    One part is in memory at a time, plus a row group of at most about
+    A few parts are in memory at a time (the one summarised, the one being written
+    and :data:`READ_AHEAD` read ahead), plus a row group of at most about
     :data:`ROW_GROUP_RUNS` runs and :data:`SUMMARY_CHUNK` summary rows.
     """
     outcomes = [o.id for o in spec.scenario.outcomes] + [UNCLASSIFIED]
