@@ -534,6 +534,26 @@ def test_code_tags_are_refused(tiny: str, value: str) -> None:
         load_scenario_text(text)
 
 
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("!!int abc", "'abc' as !!int"),
+        ('!!int ""', "'' as !!int"),
+        ('!!float ""', "'' as !!float"),
+        ("!!bool maybe", "'maybe' as !!bool"),
+        ('!!timestamp "2001-13-45"', "'2001-13-45' as !!timestamp"),
+    ],
+)
+def test_a_value_that_does_not_fit_its_explicit_tag_is_located(
+    tiny: str, value: str, read: str
+) -> None:
+    text = tiny.replace("    name: Country B\n", f"    name: Country B\n    description: {value}\n")
+    line = text.splitlines().index(f"    description: {value}") + 1
+    message = rf"{line}:\d+: actors\.b\.description: cannot read {re.escape(read)}"
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario_text(text)
+
+
 # -- the resolved document and the JSON schema --------------------------------------
 
 

@@ -160,9 +160,18 @@ class _ScenarioLoader(yaml.SafeLoader):
             return None
         try:
             return self.construct_object(node)
-        # The safe constructor lets through whatever int(), float() or a lookup raise
-        # when a value does not fit its explicit tag (`!!int abc`, `!!bool maybe`).
-        except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError):
+        # The safe constructor lets through whatever int(), float(), indexing or a
+        # lookup raise when a value does not fit its explicit tag (`!!int abc`,
+        # `!!int ""`, `!!bool maybe`).
+        except (
+            yaml.YAMLError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            OverflowError,
+        ):
             tag = _short_tag(node.tag)
             self.problem(self.at(node.start_mark), path, f"cannot read {node.value!r} as {tag}")
             return None
