@@ -626,6 +626,48 @@ def test_negative_tempo_intensity_at_run_time() -> None:
         simulate(subject, 2)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero")
+def test_infinite_tempo_intensity_at_run_time() -> None:
+    subject = scenario(
+        """\
+        actors:
+          a:
+            name: A
+            kind: armed_group
+            tempo: [{action: raid, base_rate: "1 / day"}]
+        actions:
+          raid: {rung: 0}
+        """
+    )
+    with pytest.raises(ModelError, match=r"a\.tempo\.raid: intensity out of range .*inf"):
+        simulate(subject, 2)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+@pytest.mark.parametrize("distribution", ["fixed", "poisson"])
+def test_infinite_casualty_mean_at_run_time(distribution: str) -> None:
+    subject = one_actor(
+        "- {id: go, do: attack, target: b}\n",
+        "attack:\n  rung: 1\n  casualties: {target: {distribution: "
+        + distribution
+        + ", mean: '1 / day'}}\n",
+    )
+    message = r"actions\.attack\.casualties\.target\.mean must be >= 0 and finite"
+    with pytest.raises(ModelError, match=message):
+        simulate(subject, 3)
+
+
+def test_casualty_dispersion_out_of_range_at_run_time() -> None:
+    subject = one_actor(
+        "- {id: go, do: attack, target: b}\n",
+        "attack:\n  rung: 1\n  casualties: {target: {distribution: negative_binomial, "
+        "mean: 2, dispersion: '1 - day'}}\n",
+    )
+    message = r"actions\.attack\.casualties\.target: out of range \(dispersion must lie in"
+    with pytest.raises(ModelError, match=message):
+        simulate(subject, 3)
+
+
 def test_exploding_tempo_from_an_override_is_refused() -> None:
     subject = scenario(
         """\

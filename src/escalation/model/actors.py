@@ -341,9 +341,14 @@ class ActorAgent(mesa.Agent):
                 # A writeable array, as the casualty draws pass theirs: a read-only
                 # broadcast would make numba compile the Poisson kernel a second time.
                 rate = np.full(state.n, rate)
-            counts = rng.poisson(
-                model.key, model.run_ids, day, tempo.count_site, rate, model.family
-            )
+            try:
+                counts = rng.poisson(
+                    model.key, model.run_ids, day, tempo.count_site, rate, model.family
+                )
+            except ValueError as error:  # an infinite intensity, or one too large to draw
+                raise ModelError(
+                    f"{self.name}.tempo.{tempo.action}: intensity out of range ({error})"
+                ) from None
             hostile = plan.actions[tempo.action].hostile
             runs, acts, chain, root, cause, dense = kernels.tempo_acts(
                 counts, hostile, base_id + tempo.slot

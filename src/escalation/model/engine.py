@@ -336,26 +336,33 @@ class EscalationModel(mesa.Model):
         runs = event.runs
         for side, spec, site, dead, claim, claim_site, claims, victim_claims in sides:
             per_act = at(spec.mean.evaluate(state), runs)
-            if not (isinstance(per_act, float | int) and per_act >= 0) and np.any(
-                ~(np.asarray(per_act) >= 0)
+            if not (isinstance(per_act, float | int) and 0 <= per_act < math.inf) and np.any(
+                ~((np.asarray(per_act) >= 0) & (np.asarray(per_act) < math.inf))
             ):
-                raise ModelError(f"actions.{event.action}.casualties.{side}.mean must be >= 0")
+                raise ModelError(
+                    f"actions.{event.action}.casualties.{side}.mean must be >= 0 and finite"
+                )
             mean = np.asarray(per_act * event.counts, dtype=np.float64)
             m = mean.size
             shape = _ONE
             below = 0.0
-            if spec.distribution == "fixed":
-                distribution = kernels.FIXED
-            elif spec.distribution == "poisson":
-                distribution = kernels.POISSON
-                mean = rng.poisson_parameters(mean, m)
-            else:
-                assert spec.dispersion is not None
-                distribution = kernels.NEGATIVE_BINOMIAL
-                below = self._negative_binomial_threshold
-                dispersion = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
-                dispersion = (dispersion[runs] if dispersion.ndim else dispersion) * event.counts
-                mean, shape = rng.negative_binomial_parameters(mean, dispersion, m)
+            try:
+                if spec.distribution == "fixed":
+                    distribution = kernels.FIXED
+                elif spec.distribution == "poisson":
+                    distribution = kernels.POISSON
+                    mean = rng.poisson_parameters(mean, m)
+                else:
+                    assert spec.dispersion is not None
+                    distribution = kernels.NEGATIVE_BINOMIAL
+                    below = self._negative_binomial_threshold
+                    each = np.asarray(spec.dispersion.evaluate(state), dtype=np.float64)
+                    dispersion = (each[runs] if each.ndim else each) * event.counts
+                    mean, shape = rng.negative_binomial_parameters(mean, dispersion, m)
+            except ValueError as error:  # a mean too large to draw, a dispersion <= 0
+                raise ModelError(
+                    f"actions.{event.action}.casualties.{side}: out of range ({error})"
+                ) from None
             median = sigma = _ONE
             if claim == kernels.CLAIMED_SCALED:
                 assert claims is not None
