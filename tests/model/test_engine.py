@@ -610,36 +610,27 @@ def test_negative_casualty_mean_at_run_time() -> None:
         simulate(subject, 2)
 
 
-def test_negative_tempo_intensity_at_run_time() -> None:
-    subject = scenario(
-        """\
-        actors:
-          a:
-            name: A
-            kind: armed_group
-            tempo: [{action: raid, base_rate: "1 - day"}]
-        actions:
-          raid: {rung: 0}
-        """
-    )
-    with pytest.raises(ModelError, match=r"a\.tempo\.raid: intensity -1 < 0"):
-        simulate(subject, 2)
-
-
 @pytest.mark.filterwarnings("ignore:divide by zero")
-def test_infinite_tempo_intensity_at_run_time() -> None:
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("1 - day", r"a\.tempo\.raid: intensity -1 < 0"),
+        ("1 / day", r"a\.tempo\.raid: intensity out of range .*inf"),
+    ],
+)
+def test_tempo_intensity_out_of_range_at_run_time(rate: str, message: str) -> None:
     subject = scenario(
-        """\
+        f"""\
         actors:
           a:
             name: A
             kind: armed_group
-            tempo: [{action: raid, base_rate: "1 / day"}]
+            tempo: [{{action: raid, base_rate: "{rate}"}}]
         actions:
-          raid: {rung: 0}
+          raid: {{rung: 0}}
         """
     )
-    with pytest.raises(ModelError, match=r"a\.tempo\.raid: intensity out of range .*inf"):
+    with pytest.raises(ModelError, match=message):
         simulate(subject, 2)
 
 
