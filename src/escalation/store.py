@@ -34,6 +34,7 @@ from escalation.experiments.replicates import (
     SimulationResults,
     block_tables,
     iter_blocks,
+    load_engine,
     timeseries_table,
 )
 from escalation.memory import release_memory
@@ -230,6 +231,7 @@ def stream_results(
     and cycle lengths, and :meth:`SimulationResults.column` reads any other column
     from the folder when asked.
     """
+    load_engine()
     started = time.perf_counter()
     light: list[BlockResult] = []
     # Beyond FULL_READ_LIMIT runs the cycle lengths are kept as they stream past,

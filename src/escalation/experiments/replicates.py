@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import importlib
 import math
 import multiprocessing
 import os
@@ -50,6 +51,7 @@ __all__ = [
     "default_workers",
     "default_block_size",
     "iter_blocks",
+    "load_engine",
     "plan_runs",
     "run_block",
     "run_scenario",
@@ -88,6 +90,12 @@ def _cached_plan(scenario: Scenario) -> Plan | None:
     """The plan of ``scenario`` if this process has run a block of it."""
     cached = _PLANS.get(id(scenario))
     return cached[1] if cached is not None and cached[0] is scenario else None
+
+
+def load_engine() -> None:
+    """Import the engine (Mesa, numba, the kernels' module) now: a command that times
+    its simulation calls this before it starts the clock."""
+    importlib.import_module("escalation.model.engine")
 
 
 def run_block(task: BlockTask, report: Callable[[int], object] | None = None) -> BlockResult:
@@ -496,6 +504,7 @@ def run_scenario(
         parameters=parameters,
         path_sample=path_sample,
     )
+    load_engine()
     started = time.perf_counter()
     blocks = list(_map_blocks(plan.tasks, workers, executor, progress))
     elapsed = time.perf_counter() - started
