@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,24 @@ def test_run_with_days_and_set(
     code, stdout, err = run_cli(capsys, "replay", str(out), "--run", "5")
     assert code == 0, err
     assert "The replay matches run 5's row" in stdout
+
+
+def test_a_warning_from_a_scenario_expression_is_one_line_naming_the_command(
+    capsys: pytest.CaptureFixture[str], tiny_crisis_text: str, tmp_path: Path
+) -> None:
+    # On day 5 the condition divides by zero: NumPy warns, and the rule applies (inf).
+    text = tiny_crisis_text.replace(
+        'when: "tension >= 0.8 and not talks"', 'when: "1 / (day - 5) > 0 and not talks"'
+    )
+    scenario = tmp_path / "dividing.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, _, err = run_cli(capsys, "run", str(scenario), *FAST, "--out", str(tmp_path / "o"))
+    assert code == 0
+    line = "escalation run: warning: divide by zero encountered in divide"
+    assert f"{line} (in an expression of the scenario)" in err
+    assert "compiler.py" not in err
 
 
 def test_run_refuses_an_existing_folder_and_leaves_it_untouched(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -300,6 +302,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_printer(verb: str) -> Callable[..., None]:
+    """How a command prints a warning: one line that names the command, not the line
+    of code that raised it.  NumPy's warnings from the expression compiler (a division
+    by zero) come from an expression of the scenario, and say so."""
+    compiler = os.path.join("model", "compiler.py")
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        where = " (in an expression of the scenario)" if filename.endswith(compiler) else ""
+        print(f"escalation {verb}: warning: {message}{where}", file=file or sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     from escalation.errors import ModelError, ResultsExistError
@@ -314,7 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.verb in MODEL_VERBS:
             _say_if_compiling()
-        code: int = args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(args.verb)
+            code: int = args.handler(args)
         return code
     except (ScenarioError, BadInput, ResultsExistError, ModelError) as error:
         print(f"escalation {args.verb}: {error}", file=sys.stderr)
