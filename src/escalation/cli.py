@@ -170,7 +170,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from escalation.replay import mismatches, replay_run, story_lines
+    from escalation.replay import mismatches, replay_result, story_lines
     from escalation.store import read_results
 
     try:
@@ -183,14 +183,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"{args.results}: no run {args.run}; the runs are {runs['run'].min()} to "
             f"{runs['run'].max()}"
         )
-    parameters = results.settings.get("parameters") or None
-    replay = replay_run(
-        results.scenario,
-        results.seed,
-        args.run,
-        horizon_days=results.horizon_days,
-        parameters=parameters,
-    )
+    replay = replay_result(results, args.run)
     for line in story_lines(replay, results.scenario, routine=args.all):
         print(line)
     stored = runs.loc[runs["run"] == args.run].iloc[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,10 @@ from escalation.model.engine import EscalationModel
 from escalation.model.record import UNCLASSIFIED
 from escalation.scenario.schema import Scenario
 
-__all__ = ["Replay", "replay_run", "story_lines"]
+if TYPE_CHECKING:
+    from escalation.experiments.replicates import SimulationResults
+
+__all__ = ["Replay", "replay_result", "replay_run", "story_lines"]
 
 
 @dataclass
@@ -55,6 +58,18 @@ def replay_run(
         else:
             row[name] = math.nan if isinstance(value, float) and math.isinf(value) else value
     return Replay(run, events, row)
+
+
+def replay_result(results: SimulationResults, run: int) -> Replay:
+    """Replay run ``run`` of stored results, with their scenario, seed, horizon and
+    parameters."""
+    return replay_run(
+        results.scenario,
+        results.seed,
+        run,
+        horizon_days=results.horizon_days,
+        parameters=results.settings.get("parameters") or None,
+    )
 
 
 def story_lines(replay: Replay, scenario: Scenario, *, routine: bool = False) -> list[str]:

@@ -141,7 +141,7 @@ class _Progress:
 
 def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
     from escalation.plots.survival import boolean_variables
-    from escalation.replay import replay_run, story_lines
+    from escalation.replay import replay_result, story_lines
 
     results = read_results(folder)
     scenario = results.scenario
@@ -251,13 +251,7 @@ def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
             sections.append(("truces", "Truces", body))
 
         run = example_run(results)
-        replay = replay_run(
-            scenario,
-            results.seed,
-            run,
-            horizon_days=results.horizon_days,
-            parameters=results.settings.get("parameters") or None,
-        )
+        replay = replay_result(results, run)
         body = bar.figure(
             lambda: run_figure(results, "timeline", run=run, replay=replay),
             f"Timeline of run {run}",

@@ -13,7 +13,6 @@ run's random numbers are a function of the root seed and its run id alone.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
@@ -24,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from escalation.experiments.replicates import default_workers
+from escalation.experiments.replicates import default_workers, pool_context
 from escalation.kinds import EXECUTORS
 
 __all__ = [
@@ -91,11 +90,9 @@ def local_pool(workers: int | None = None) -> Iterator[ExecutorHandle]:
     if workers == 1:
         yield ExecutorHandle(SerialExecutor(), 1, "serial (this process)")
         return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=context,
+        mp_context=pool_context(),
         initializer=_worker_start,
         initargs=(os.getpid(),),
     )

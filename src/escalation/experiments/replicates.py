@@ -53,6 +53,7 @@ __all__ = [
     "iter_blocks",
     "load_engine",
     "plan_runs",
+    "pool_context",
     "run_block",
     "run_scenario",
     "timeseries_table",
@@ -179,14 +180,15 @@ def process_pool(workers: int, days_done: Any = None) -> ProcessPoolExecutor:
     """
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_context(),
+        mp_context=pool_context(),
         initializer=_start_worker,
         initargs=(days_done,),
     )
 
 
-def _context() -> Any:
-    """The pools' multiprocessing context: fork where the platform has it, else spawn."""
+def pool_context() -> Any:
+    """The multiprocessing context of the project's process pools: fork where the
+    platform has it (no re-imports in the workers), else spawn."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context(_FORK if _FORK in methods else "spawn")
 
@@ -290,7 +292,7 @@ def _map_blocks(
                 path_sample=0,
             )
         )
-    days_done = None if counter is None else _context().Value("q", 0)
+    days_done = None if counter is None else pool_context().Value("q", 0)
     # Objects that exist before the fork are left out of garbage collection while the
     # pool lives: the collector would otherwise write to their pages in every worker,
     # which copies the parent's memory into each of them.

@@ -336,8 +336,9 @@ class EscalationModel(mesa.Model):
         runs = event.runs
         for side, spec, site, dead, claim, claim_site, claims, victim_claims in sides:
             per_act = at(spec.mean.evaluate(state), runs)
+            checked = np.asarray(per_act)
             if not (isinstance(per_act, float | int) and 0 <= per_act < math.inf) and np.any(
-                ~((np.asarray(per_act) >= 0) & (np.asarray(per_act) < math.inf))
+                ~((checked >= 0) & (checked < math.inf))
             ):
                 raise ModelError(
                     f"actions.{event.action}.casualties.{side}.mean must be >= 0 and finite"

@@ -214,7 +214,7 @@ def run_figure(
         plot_truce_duration(results.timeseries, right, variable=chosen, seed=seed)
         return figure
     if kind == "timeline":
-        from escalation.replay import replay_run
+        from escalation.replay import replay_result
 
         chosen_run = example_run(results) if run is None else run
         if chosen_run not in set(results.runs["run"]):
@@ -223,13 +223,7 @@ def run_figure(
                 f"{results.runs['run'].max()}"
             )
         if replay is None or replay.run != chosen_run:
-            replay = replay_run(
-                scenario,
-                seed,
-                chosen_run,
-                horizon_days=results.horizon_days,
-                parameters=results.settings.get("parameters") or None,
-            )
+            replay = replay_result(results, chosen_run)
         rungs = {name: action.rung for name, action in scenario.actions.items()}
         acting = set(replay.events["actor"].astype(str))
         ax = plot_run_timeline(

@@ -21,7 +21,6 @@ of workers.
 from __future__ import annotations
 
 import math
-import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import pandas as pd
 
 from escalation import rng
 from escalation.experiments.factors import Factor
+from escalation.experiments.replicates import pool_context
 from escalation.model.plan import Plan, build_plan
 from escalation.scenario.schema import Scenario
 from escalation.validation.check import Summary, discrepancy, passes, summarise
@@ -109,11 +109,9 @@ def _simulate_in_worker(task: tuple[dict[str, float], int]) -> FloatArray:
 
 
 def _pool(simulator: ParticleSimulator, workers: int) -> ProcessPoolExecutor:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=context,
+        mp_context=pool_context(),
         initializer=_start_worker,
         initargs=(simulator,),
     )
