@@ -363,7 +363,9 @@ def test_schema_is_json_describing_scenarios(
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     top = yaml.safe_load(tiny_crisis_text)
     assert set(top) <= set(schema["properties"])
-    assert set(schema["required"]) <= set(top)
+    # Required fields apply to a file that extends no other.
+    assert schema["if"] == {"required": ["extends"]}
+    assert set(schema["$defs"]["Scenario"]["required"]) <= set(top)
     assert schema["additionalProperties"] is False  # unknown keys are refused, as by the loader
     assert "extends" in schema["properties"]
     for reference in _references(schema):
@@ -429,7 +431,7 @@ def test_replay_of_results_from_another_random_number_scheme_says_so(
     runs = read_results(out).runs
     run = int(runs.loc[runs["govt_dead_true"] > 0, "run"].iloc[0])
     code, _, err = run_cli(capsys, "replay", str(out), "--run", str(run))
-    assert code == 1
+    assert code == 3
     assert "does NOT match" in err
     assert f"made under another random-number scheme (by escalation {__version__}" in err
     assert "theirs: Philox4x32-10" in err
@@ -463,6 +465,24 @@ def test_replay_of_a_missing_run_or_folder(
     assert_bad_input(code, err, "no run 99; the runs are 0 to 11")
     code, _, err = run_cli(capsys, "replay", str(tmp_path / "nothing"), "--run", "0")
     assert_bad_input(code, err, "not a results folder")
+
+
+@pytest.mark.parametrize("verb", ["replay", "report", "plot"])
+def test_a_folder_of_another_command_or_damaged_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tiny_crisis_file: Path, tmp_path: Path, verb: str
+) -> None:
+    out = tmp_path / "results"
+    assert main(["run", str(tiny_crisis_file), *FAST, "--out", str(out)]) == 0
+    capsys.readouterr()
+    rest = {"replay": ["--run", "0"], "report": [], "plot": ["--kind", "outcomes"]}[verb]
+    manifest = read_manifest(out)
+    (out / "manifest.json").write_text(json.dumps({**manifest, "kind": "calibration"}))
+    code, _, err = run_cli(capsys, verb, str(out), *rest)
+    assert_bad_input(code, err, "holds a 'calibration' result")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "runs.parquet").write_bytes(b"not a table")
+    code, _, err = run_cli(capsys, verb, str(out), *rest)
+    assert_bad_input(code, err, "runs.parquet: damaged, not a readable Parquet table")
 
 
 # -- the script and the module ------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from escalation.report_text import wilson_interval
+from escalation.report_text import summary_text, wilson_interval
 
 
 @pytest.mark.parametrize("trials", [1, 7, 40, 1000, 5001, 123457])
@@ -30,3 +30,26 @@ def test_wilson_interval_matches_scipy() -> None:
         ci = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
         assert float(low) == pytest.approx(ci.low, abs=1e-12)
         assert float(high) == pytest.approx(ci.high, abs=1e-12)
+
+
+def test_a_scenario_without_cycles_says_so() -> None:
+    from escalation import load_scenario_text, run_scenario
+
+    quiet = load_scenario_text(
+        """\
+name: quiet
+horizon_days: 20
+ladder: [{rung: 0, name: calm}]
+actors:
+  a:
+    name: A
+    kind: state
+    tempo: [{action: patrol, base_rate: 0.5}]
+actions:
+  patrol: {rung: 0}
+outcomes: [{id: any, when: "true"}]
+"""
+    )
+    text = summary_text(run_scenario(quiet, runs=10, seed=1))
+    assert "no run has a retaliation cycle" in text
+    assert "nan" not in text

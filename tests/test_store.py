@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 from escalation import Scenario, SimulationResults, __version__, read_results, run_scenario
 from escalation.store import (
+    ResultsError,
     ResultsExistError,
     atomic_folder,
     atomic_write_text,
@@ -244,3 +246,32 @@ def test_a_large_streamed_run_keeps_only_run_ids_and_summarises_from_disk(
     back.timings = streamed.timings
     assert streamed.summary() == back.summary()
     pd.testing.assert_frame_equal(streamed.outcome_shares(), back.outcome_shares())
+
+
+def test_another_commands_folder_is_refused_by_name(
+    tmp_path: Path, results: SimulationResults
+) -> None:
+    out = write_results(results, tmp_path / "out")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["kind"] = "calibration"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ResultsError, match="holds a 'calibration' result"):
+        read_results(out)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda out: (out / "manifest.json").write_text("{bad"), "manifest.json: damaged"),
+        (lambda out: (out / "manifest.json").write_text("[1, 2]"), "manifest.json: damaged"),
+        (lambda out: (out / "runs.parquet").write_bytes(b"PAR1 cut"), "runs.parquet: damaged"),
+        (lambda out: (out / "cycles.parquet").unlink(), "no cycles.parquet"),
+    ],
+)
+def test_a_damaged_folder_says_what_is_damaged(
+    tmp_path: Path, results: SimulationResults, damage: Any, message: str
+) -> None:
+    out = write_results(results, tmp_path / "out")
+    damage(out)
+    with pytest.raises(ResultsError, match=message):
+        read_results(out)

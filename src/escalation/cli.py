@@ -27,6 +27,11 @@ EXTENSIONS: tuple[str, ...] = (
 """Modules that add verbs: each has ``register(subparsers)``."""
 
 
+CHECK_FAILED = 3
+"""The exit code of a command that ran but whose check failed: `check` with a target
+not met, `replay` with a replay that differs from the stored run."""
+
+
 class BadInput(Exception):
     """An error in what the user gave: printed as is, exit code 2."""
 
@@ -195,7 +200,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         hint = _scheme_hint(args.results)
         if hint:
             print(hint, file=sys.stderr)
-        return 1
+        return CHECK_FAILED
     print(f"\nThe replay matches run {args.run}'s row in {args.results}/runs.parquet.")
     return 0
 
@@ -242,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="escalation",
         description="Simulate escalation scenarios written as YAML doctrine, over many runs.",
+        epilog="exit codes: 0 success; 2 bad input (a message names the file and line); "
+        f"{CHECK_FAILED} ran, but its check failed (check, replay); 130 interrupted; "
+        "1 internal error",
     )
     parser.add_argument("--version", action="version", version=f"escalation {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=argparse.ArgumentParser)
@@ -317,7 +325,7 @@ def _warning_printer(verb: str) -> Callable[..., None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from escalation.errors import ModelError, ResultsExistError
+    from escalation.errors import ModelError, ResultsError, ResultsExistError, SchedulerError
     from escalation.scenario.errors import ScenarioError
 
     parser = build_parser()
@@ -333,7 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warning_printer(args.verb)
             code: int = args.handler(args)
         return code
-    except (ScenarioError, BadInput, ResultsExistError, ModelError) as error:
+    except (
+        ScenarioError,
+        BadInput,
+        ResultsError,
+        ResultsExistError,
+        ModelError,
+        SchedulerError,
+    ) as error:
         print(f"escalation {args.verb}: {error}", file=sys.stderr)
         return 2
     except FileNotFoundError as error:

@@ -6,7 +6,7 @@ them here lets it do so without first loading the engine or the storage layer.
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "ResultsExistError"]
+__all__ = ["ModelError", "ResultsError", "ResultsExistError", "SchedulerError"]
 
 
 class ModelError(ValueError):
@@ -15,3 +15,12 @@ class ModelError(ValueError):
 
 class ResultsExistError(FileExistsError):
     """The output folder exists and ``force`` was not given."""
+
+
+class ResultsError(ValueError):
+    """A folder given as results that cannot be read as such: another command's
+    results, a damaged table or manifest."""
+
+
+class SchedulerError(ConnectionError):
+    """The Dask scheduler given by its address cannot be reached."""

@@ -26,6 +26,7 @@ class Replay:
     run: int
     events: pd.DataFrame
     row: dict[str, Any]
+    horizon_days: int
 
 
 def replay_run(
@@ -57,7 +58,7 @@ def replay_run(
             row["outcome"] = names[int(value)]
         else:
             row[name] = math.nan if isinstance(value, float) and math.isinf(value) else value
-    return Replay(run, events, row)
+    return Replay(run, events, row, model.horizon)
 
 
 def replay_result(results: SimulationResults, run: int) -> Replay:
@@ -115,10 +116,11 @@ def story_lines(replay: Replay, scenario: Scenario, *, routine: bool = False) ->
         lines.append(text)
     if quiet:
         lines += ["", "Routine tempo of acts (rung 0, answering nothing), per 30 days:"]
+        last_day = replay.horizon_days - 1
         for month, (count_total, dead) in sorted(quiet.items()):
             lines.append(
-                f"  days {30 * month:>3}-{30 * month + 29:<3}  {count_total:>4.0f} acts, "
-                f"{dead:g} dead"
+                f"  days {30 * month:>3}-{min(30 * month + 29, last_day):<3}  "
+                f"{count_total:>4.0f} acts, {dead:g} dead"
             )
     return lines
 
@@ -137,5 +139,12 @@ def mismatches(replay: Replay, stored: pd.Series) -> list[str]:
         else:
             same = bool(np.isclose(float(saved), float(value), rtol=0, atol=0))
         if not same:
-            problems.append(f"{name}: stored {saved!r}, replayed {value!r}")
+            problems.append(f"{name}: stored {_plain(saved)}, replayed {_plain(value)}")
     return problems
+
+
+def _plain(value: object) -> str:
+    """A stored or replayed value as a reader writes it (``603``, not ``np.float64(603.0)``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return f"{value:g}" if isinstance(value, float) else str(value)

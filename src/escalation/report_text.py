@@ -152,8 +152,12 @@ def summary_text(results: SimulationResults) -> str:
         "Retaliation cycles (each blow answering the adversary's last):",
         f"  {cycles['cycles_per_run_mean']:.2f} per run on average; "
         f"{_percent(cycles['runs_with_a_cycle']).strip()} of runs have at least one",
-        f"  length (blows): median {cycles['length_median']:g}, 95th percentile "
-        f"{cycles['length_q95']:g}, longest {cycles['length_max']:g}",
+        (
+            f"  length (blows): median {cycles['length_median']:g}, 95th percentile "
+            f"{cycles['length_q95']:g}, longest {cycles['length_max']:g}"
+            if cycles["cycles_per_run_mean"] > 0
+            else "  no run has a retaliation cycle"
+        ),
     ]
     highest = runs["max_rung"].value_counts(normalize=True).sort_index()
     ladder = {rung.rung: rung.name for rung in scenario.ladder}

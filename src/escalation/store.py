@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from escalation import __version__
-from escalation.errors import ResultsExistError
+from escalation.errors import ResultsError, ResultsExistError
 from escalation.experiments.replicates import (
     RunPlan,
     SimulationResults,
@@ -37,6 +37,7 @@ from escalation.experiments.replicates import (
     load_engine,
     timeseries_table,
 )
+from escalation.files import as_if_created
 from escalation.memory import release_memory
 from escalation.scenario.schema import Scenario
 
@@ -102,6 +103,7 @@ def atomic_folder(out: str | os.PathLike[str], force: bool = False) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
+        as_if_created(staging, folder=True)
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -122,6 +124,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        as_if_created(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -309,29 +312,75 @@ def _read_runs(path: Path, plan: RunPlan) -> pd.DataFrame:
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of a results folder (of any command).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` has no manifest.
+    ResultsError
+        The manifest is not a JSON object.
+    """
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{folder}: not a results folder (no {MANIFEST})")
-    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path}: damaged, not a JSON manifest ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(f"{path}: damaged, not a JSON manifest (expected an object)")
     return manifest
 
 
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A table of a results folder, or a `ResultsError` saying why it cannot be read."""
+    if not path.is_file():
+        raise ResultsError(f"{path.parent}: damaged results folder, no {path.name}")
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise ResultsError(f"{path}: damaged, not a readable Parquet table ({error})") from None
+
+
 def read_results(folder: str | os.PathLike[str]) -> SimulationResults:
-    """Read a results folder written by :func:`write_results`."""
+    """Read a results folder written by :func:`write_results`.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` is not a results folder.
+    ResultsError
+        It holds another command's results (a sweep, a calibration), or a damaged
+        manifest or table.
+    """
     manifest = read_manifest(folder)
     root = Path(folder)
-    scenario = Scenario.model_validate(manifest["scenario"])
+    kind = manifest.get("kind", "run")
+    if kind != "run":
+        raise ResultsError(
+            f"{folder}: holds a {kind!r} result, not the runs of one scenario "
+            "(the folder `escalation run` writes)"
+        )
+    try:
+        scenario = Scenario.model_validate(manifest["scenario"])
+        seed = int(manifest["seed"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ResultsError(
+            f"{root / MANIFEST}: damaged, no valid scenario and seed ({error!r})"
+        ) from None
     settings = manifest.get("settings", {})
+    spells = root / "spells.parquet"
     return SimulationResults(
         scenario=scenario,
-        seed=int(manifest["seed"]),
+        seed=seed,
         horizon_days=int(settings.get("horizon_days", scenario.horizon_days)),
-        runs=pd.read_parquet(root / "runs.parquet"),
-        cycles=pd.read_parquet(root / "cycles.parquet"),
-        timeseries=pd.read_parquet(root / "timeseries.parquet"),
+        runs=read_table(root / "runs.parquet"),
+        cycles=read_table(root / "cycles.parquet"),
+        timeseries=read_table(root / "timeseries.parquet"),
         spells=(
-            pd.read_parquet(root / "spells.parquet")
-            if (root / "spells.parquet").is_file()
+            read_table(spells)
+            if spells.is_file()
             else pd.DataFrame(columns=["run", "variable", "start_day", "length", "ended"])
         ),
         timings=manifest.get("timings", {}),

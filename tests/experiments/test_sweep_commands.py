@@ -111,6 +111,15 @@ def test_failed_points_are_listed(
         ),
         ([], "say what to vary"),
         (["--vary", "inert"], "expected NAME=LOW:HIGH"),
+        (["--vary", "inert=1:2:3:4"], "expected LOW:HIGH, LOW:HIGH:LEVELS or V1,V2,..."),
+        (
+            ["--vary", "inert=1", "--vary", "inert=0:10:3"],
+            "--vary inert: given more than once",
+        ),
+        (
+            ["--vary", "inert=1,2", "--scheduler", "nonsense", "--workers", "1"],
+            "cannot reach the Dask scheduler at nonsense",
+        ),
     ],
 )
 def test_bad_sweeps_are_refused_with_a_message(

@@ -601,6 +601,35 @@ def test_overridden_probability_out_of_range_is_refused_not_clamped() -> None:
         simulate(subject, 3, parameters={"p": -0.1})
 
 
+@pytest.mark.parametrize(
+    ("value", "overrides"),
+    [("'0.5 + 0 * day'", {}), ("flag", {"flag": 0.25}), ("flag", {"flag": [1.0, 0.25, 0.0]})],
+)
+def test_a_boolean_set_to_another_value_at_run_time_names_the_effect(
+    value: str, overrides: dict[str, Any]
+) -> None:
+    subject = one_actor(
+        "- {id: go, do: agree}\n",
+        f"agree:\n  rung: 0\n  effects: [{{set: deal, value: {value}}}]\n",
+        extra="world:\n  deal: {initial: false}\nparameters:\n  flag: {value: 1, min: 0, max: 1}\n",
+    )
+    with pytest.raises(
+        ModelError,
+        match=r"actions\.agree\.effects\[0\]\.value: sets boolean variable deal to 0\.(5|25); "
+        "expected 0 or 1",
+    ):
+        simulate(subject, 3, parameters=overrides)
+
+
+def test_a_boolean_set_by_an_expression_of_0_or_1_runs() -> None:
+    subject = one_actor(
+        "- {id: go, do: agree}\n",
+        "agree:\n  rung: 0\n  effects: [{set: deal, value: 'day < 5'}]\n",
+        extra="world:\n  deal: {initial: false}\n",
+    )
+    assert len(simulate(subject, 3)) == 3
+
+
 def test_negative_casualty_mean_at_run_time() -> None:
     subject = one_actor(
         "- {id: go, do: attack, target: b}\n",

@@ -99,3 +99,27 @@ def test_cycle_metrics_are_each_runs_count_mean_longest_and_first_day(rows: int)
         assert got["cycle_length_max"][run] == longest[mine].max()
         assert got["cycle_length_mean"][run] == longest[mine].sum() / count
         assert got["first_cycle_day"][run] == table["start_day"][mine].min()
+
+
+def test_a_variable_of_its_own_named_like_the_dead_keeps_its_columns() -> None:
+    subject = small(
+        """\
+        world:
+          civilian_casualties: {initial: 0}
+        actors:
+          a:
+            name: A
+            kind: state
+            policy: [{id: go, do: hit}]
+        actions:
+          hit:
+            rung: 1
+            effects: [{add: civilian_casualties, value: 2}]
+        """,
+        horizon=5,
+    )
+    model = EscalationModel(subject, runs=3, seed=1, path_sample=3)
+    columns = model.run().columns
+    assert list(columns["final_civilian_casualties"]) == [10.0, 10.0, 10.0]  # 2 a day
+    assert "final_a.casualties" not in columns  # the dead have columns of their own
+    assert "civilian_casualties" in model.recorder.series

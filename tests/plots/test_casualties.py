@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,6 +42,33 @@ def test_true_and_claimed_boxes_per_actor(mediated_results: SimulationResults) -
     assert ax.get_xlabel() == "deaths over the horizon (people)"
     assert caption_of(ax) == "600 runs, seed 5"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["true", "claimed by the enemy"]
+
+
+def _notes(ax) -> list[str]:  # type: ignore[no-untyped-def]
+    return [text.get_text() for text in ax.texts]
+
+
+def test_a_box_of_width_zero_says_how_often_there_were_none() -> None:
+    runs = pd.DataFrame(
+        {
+            "a_dead_true": np.r_[np.zeros(97), 5.0, 6.0, 7.0],
+            "a_dead_claimed": np.zeros(100),
+            "b_dead_true": np.r_[np.zeros(60), np.ones(40)],
+            "b_dead_claimed": np.r_[np.zeros(99), 2.0],
+        }
+    )
+    notes = _notes(plot_casualties(runs))
+    assert notes.count("true: none in 95% of runs") == 1  # a: 3 of 100 runs had deaths
+    assert "claimed by the enemy: none in any run" in notes  # a: no claim at all
+    assert "claimed by the enemy: none in 95% of runs" in notes  # b: one claim
+
+
+def test_no_deaths_at_all_is_said_without_a_warning() -> None:
+    runs = pd.DataFrame({"a_dead_true": np.zeros(10), "a_dead_claimed": np.zeros(10)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_casualties(runs)
+    assert "no deaths in any run" in _notes(ax)
 
 
 def test_a_heavy_tail_gets_a_log_scale() -> None:

@@ -36,7 +36,18 @@ def test_a_sweep_folder_draws_its_figures(
     ]
     capsys.readouterr()
     assert main(["plot", str(sweep), "--kind", "sensitivity"]) == 2
-    assert "choose one of mean_max_rung, share_war" in capsys.readouterr().err
+    assert "choose one with --output, one of mean_max_rung, share_war" in capsys.readouterr().err
+    # The outputs go by the names `escalation analyze` takes too.
+    for output in ("war", "max_rung"):
+        out = tmp_path / f"{output}.png"
+        code = main(
+            ["plot", str(sweep), "--kind", "sensitivity", "--output", output, "-o", str(out)]
+        )
+        assert code == 0
+        assert out.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["plot", str(sweep), "--kind", "sensitivity", "--output", "peace"]) == 2
+    assert "--output peace: no sensitivity analysis for it" in capsys.readouterr().err
     assert main(["plot", str(sweep), "--kind", "rung"]) == 2
     assert "--kind rung needs a run folder" in capsys.readouterr().err
 

@@ -107,6 +107,49 @@ def test_unknown_variable_of_an_effect() -> None:
     assert "unknown variable 'a.resolv'; did you mean 'a.resolve'?" in message
 
 
+@pytest.mark.parametrize(
+    ("effect", "path", "message"),
+    [
+        (
+            {"set": "talks", "value": 0.5},
+            "actions.parley.effects.0.value",
+            "'talks' is a boolean variable: expected 0 or 1, got 0.5",
+        ),
+        (
+            {"add": "talks", "value": 1},
+            "actions.parley.effects.0.add",
+            "'talks' is a boolean variable: an effect sets it to 0 or 1 (with 'set', not 'add')",
+        ),
+        (
+            {"multiply": "a.ready", "value": 0},
+            "actions.parley.effects.0.multiply",
+            "'a.ready' is a boolean variable",
+        ),
+    ],
+)
+def test_a_boolean_variable_is_set_to_0_or_1(
+    effect: dict[str, Any], path: str, message: str
+) -> None:
+    document = scenario_with()
+    document["world"]["talks"] = {"initial": False}
+    document["actors"]["a"]["state"]["ready"] = {"initial": True}
+    document["actions"]["parley"]["effects"] = [effect]
+    found_path, found = only_problem(document)
+    assert found_path == path
+    assert message in found
+
+
+def test_a_boolean_variable_set_to_0_1_or_an_expression_is_fine() -> None:
+    document = scenario_with()
+    document["world"]["talks"] = {"initial": False}
+    document["actions"]["parley"]["effects"] = [
+        {"set": "talks", "value": 1},
+        {"set": "talks", "value": 0.0},
+        {"set": "talks", "value": "chance > 0.2"},
+    ]
+    assert problems(document) == {}
+
+
 def test_unknown_world_variable_of_an_effect() -> None:
     document = scenario_with()
     document["actions"]["attack"]["effects"] = [{"set": "tensoin", "value": 1}]
@@ -155,12 +198,14 @@ def test_unknown_names_in_a_tempo() -> None:
             "action": "atack",
             "target": "a",
             "base_rate": "chanse",
+            "initial_excitation": "chanse * 2",
             "excited_by": [{"action": "parly", "by": "aa", "jump": 0.1}],
         }
     ]
     found = problems(document)
     assert found["actors.b.tempo.0.action"] == "unknown action 'atack'; did you mean 'attack'?"
     assert "did you mean 'chance'?" in found["actors.b.tempo.0.base_rate"]
+    assert "did you mean 'chance'?" in found["actors.b.tempo.0.initial_excitation"]
     assert found["actors.b.tempo.0.excited_by.0.action"].endswith("did you mean 'parley'?")
     assert found["actors.b.tempo.0.excited_by.0.by"] == "unknown actor 'aa'; did you mean 'a'?"
 

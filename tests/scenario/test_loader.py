@@ -188,6 +188,15 @@ def test_missing_field_is_placed_at_its_parent(tiny: str) -> None:
         load_scenario_text(text)
 
 
+def test_a_list_whose_items_all_fail_reports_the_items_alone(tiny: str) -> None:
+    text = tiny.replace('    when: "true"\n', "    description: no condition\n")
+    assert "description: no condition" in text
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario_text(text)
+    found = [(problem.path, problem.message) for problem in problems_of(excinfo)]
+    assert found == [("outcomes[0]", "missing required field 'when'")]
+
+
 def test_probability_outside_unit_interval(write: Write, tiny: str) -> None:
     text = tiny.replace("probability: 0.5", "probability: 1.3")
     path = write("p.yaml", text)
@@ -582,6 +591,45 @@ def test_json_schema_is_the_scenario_schema() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["title"]
     assert {"actors", "actions", "outcomes", "extends"} <= set(schema["properties"])
+
+
+SHIPPED = sorted((Path(__file__).parents[2] / "scenarios").rglob("*.yaml"))
+
+
+def _schema_errors(document: object) -> list[str]:
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="jsonschema is not a dependency of escalation"
+    )
+    validator = jsonschema.Draft202012Validator(scenario_json_schema())
+    return [error.message for error in validator.iter_errors(document)]
+
+
+@pytest.mark.parametrize("path", [p for p in SHIPPED if "targets" not in p.parts], ids=str)
+def test_json_schema_accepts_every_shipped_scenario(path: Path) -> None:
+    assert _schema_errors(yaml.safe_load(path.read_text(encoding="utf-8"))) == []
+
+
+def test_json_schema_takes_what_the_loader_takes_and_refuses_the_rest(tiny: str) -> None:
+    document = yaml.safe_load(tiny)
+    document["actors"]["a"]["policy"][0]["delay"] = 2
+    assert _schema_errors(document) == []
+    load_scenario_text(yaml.safe_dump(document))  # the loader agrees
+    document["actors"]["a"]["policy"][0]["delay"] = -2
+    assert _schema_errors(document) != []
+    del document["actors"]
+    assert _schema_errors(document) != []
+
+
+def test_json_schema_of_a_file_that_extends_another() -> None:
+    partial = {
+        "extends": "base.yaml",
+        "horizon_days": 30,
+        "actors": {"a": {"policy": [{"id": "answer", "probability": 0.9}]}},
+        "outcomes": [{"id": "any", "remove": True}],
+    }
+    assert _schema_errors(partial) == []
+    assert _schema_errors({**partial, "horizon": 30}) != []
+    assert _schema_errors({**partial, "horizon_days": "long"}) != []
 
 
 def test_exponent_floats_are_numbers_as_in_yaml_1_2(tiny):

@@ -53,11 +53,11 @@ def test_check_passes_and_writes_its_folder(
     assert (out / "check.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_check_exits_1_when_a_target_fails(
+def test_check_exits_3_when_a_target_fails(
     crisis_file: Path, targets_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = check(crisis_file, targets_file, tmp_path / "out", "--set", "parameters.base.value=2")
-    assert code == 1
+    assert code == 3
     assert "2 of 3 targets pass." in capsys.readouterr().out
 
 

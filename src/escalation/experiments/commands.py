@@ -71,7 +71,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=SPEC",
-        help="a parameter to vary: NAME=LOW:HIGH, NAME=LOW:HIGH:LEVELS or NAME=V1,V2,...",
+        help="a parameter to vary: NAME=LOW:HIGH, NAME=LOW:HIGH:LEVELS or NAME=V1,V2,... "
+        "(NAME=V holds it at V)",
     )
     sweep.add_argument("--design", choices=DESIGNS, help="default: grid (or table with --table)")
     sweep.add_argument("--points", type=positive_int, help="lhs, monte_carlo: points")
@@ -183,6 +184,10 @@ def _spec(args: argparse.Namespace) -> Any:
         factors = [DesignFactor(parse_vary(text, scenario)) for text in args.vary]
     except FactorError as error:
         raise BadInput(str(error)) from None
+    names = [factor.name for factor in factors]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise BadInput(f"--vary {repeated[0]}: given more than once; vary a parameter once")
     kind = args.design or ("table" if args.table else "grid")
     if kind == "grid" and not args.design:
         ranges = [f.name for f in factors if not f.discrete]

@@ -119,8 +119,16 @@ def dask_executor(
     """
     from distributed import Client, LocalCluster
 
+    from escalation.errors import SchedulerError
+
     if scheduler is not None:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)
+        except (OSError, ValueError, TypeError) as error:
+            raise SchedulerError(
+                f"cannot reach the Dask scheduler at {scheduler} ({error}); expected the "
+                "address of a running scheduler, tcp://host:port"
+            ) from None
         try:
             threads = sum(client.nthreads().values())
             yield ExecutorHandle(

@@ -144,12 +144,13 @@ def parse_vary(text: str, scenario: Scenario) -> Factor:
             f"--vary {text!r}: expected NAME=LOW:HIGH, NAME=LOW:HIGH:LEVELS or NAME=V1,V2,..."
         )
     what = f"--vary {path}"
-    if "," in spec:
+    parts = spec.split(":")
+    if "," in spec or len(parts) == 1:
+        # A list of values; one value alone is a list of one (the factor held fixed).
         values = [_number(part, what) for part in spec.split(",") if part.strip()]
         return factor_from_spec(scenario, path, values=values)
-    parts = spec.split(":")
-    if len(parts) not in (2, 3):
-        raise FactorError(f"{what}: expected LOW:HIGH or LOW:HIGH:LEVELS, got {spec!r}")
+    if len(parts) != 3 and len(parts) != 2:
+        raise FactorError(f"{what}: expected LOW:HIGH, LOW:HIGH:LEVELS or V1,V2,..., got {spec!r}")
     low, high = _number(parts[0], what), _number(parts[1], what)
     levels = None
     if len(parts) == 3:

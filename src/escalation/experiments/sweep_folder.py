@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -34,7 +35,7 @@ import pyarrow.parquet as pq
 from escalation.experiments.experiment import SweepSpec
 from escalation.experiments.summary import failed_row, point_summary, summary_frame
 from escalation.model.record import UNCLASSIFIED
-from escalation.store import ResultsExistError
+from escalation.store import ResultsExistError, read_manifest, read_table
 
 __all__ = [
     "MANIFEST",
@@ -128,7 +129,12 @@ def differences(spec: SweepSpec, manifest: dict[str, Any]) -> list[str]:
 
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock: two sweeps never write to one folder at once."""
+    """Hold the folder's lock: two sweeps never write to one folder at once.
+
+    A POSIX record lock (``lockf``) belongs to this process alone: the pool's
+    forked workers do not hold it, so it ends with the process however the process
+    ends (a ``kill -9`` included), even while its workers are still winding down.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -137,8 +143,10 @@ def locked(folder: Path) -> Iterator[None]:
     handle = open(folder / ".lock", "w")  # held open: the lock lives as long as the handle
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             raise ResultsExistError(f"{folder}: another sweep is writing to this folder") from None
         yield
     finally:
@@ -311,7 +319,7 @@ class SweepResults:
         return int(self.manifest["seed"])
 
     def runs(self, columns: list[str] | None = None) -> pd.DataFrame:
-        return pd.read_parquet(self.folder / "runs.parquet", columns=columns)
+        return read_table(self.folder / "runs.parquet", columns)
 
 
 def read_sweep(folder: str | os.PathLike[str]) -> SweepResults:
@@ -321,14 +329,13 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepResults:
     ------
     FileNotFoundError
         Not a sweep folder.
+    ResultsError
+        A damaged manifest or table.
     SweepError
         The sweep is not complete (run the same command again to finish it).
     """
     root = Path(folder)
-    path = root / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{root}: not a results folder (no {MANIFEST})")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = read_manifest(root)
     if manifest.get("kind") != "sweep":
         raise FileNotFoundError(
             f"{root}: holds a {manifest.get('kind', 'unknown')!r} result, not a sweep"
@@ -342,8 +349,8 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepResults:
     return SweepResults(
         root,
         manifest,
-        pd.read_parquet(root / "points.parquet"),
-        pd.read_parquet(root / "summary.parquet"),
+        read_table(root / "points.parquet"),
+        read_table(root / "summary.parquet"),
     )
 
 

@@ -461,11 +461,13 @@ class EscalationModel(mesa.Model):
             variables[f"{victim}.claimed_casualties"],
         )
 
-    def _effect_plan(self, effect: EffectPlan) -> _Effect:
+    def _effect_plan(self, effect: EffectPlan, where: str) -> _Effect:
         """What an effect needs each time, read once: literal and parameter values
         keep their value for the block."""
         state = self.state
         value = effect.value.block_value(state)
+        if value is not None and effect.boolean:
+            _check_boolean(np.asarray(value), effect, where)
         return _Effect(
             effect,
             state.variables[effect.variable],
@@ -481,7 +483,10 @@ class EscalationModel(mesa.Model):
         plans = self._effect_plans.get(event.action)
         if plans is None:
             effects = self.plan.actions[event.action].effects
-            plans = self._effect_plans[event.action] = [self._effect_plan(e) for e in effects]
+            plans = self._effect_plans[event.action] = [
+                self._effect_plan(e, f"actions.{event.action}.effects[{number}].value")
+                for number, e in enumerate(effects)
+            ]
         for number, spec in enumerate(plans):
             effect = spec.effect
             runs = event.runs
@@ -514,6 +519,8 @@ class EscalationModel(mesa.Model):
             if value is None:
                 value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
                 value = value[runs] if value.ndim else value.reshape(1)
+                if effect.boolean:
+                    _check_boolean(value, effect, f"actions.{event.action}.effects[{number}].value")
             variable = spec.variable
             if effect.operation != "multiply":
                 kernels.apply_effect(variable, runs, value, counts, spec.add, spec.low, spec.high)
@@ -522,6 +529,16 @@ class EscalationModel(mesa.Model):
             if effect.low is not None or effect.high is not None:
                 updated = np.clip(updated, effect.low, effect.high)
             variable[runs] = updated
+
+
+def _check_boolean(value: FloatArray, effect: EffectPlan, where: str) -> None:
+    """Refuse a value other than 0 or 1 for a boolean variable."""
+    bad = (value != 0) & (value != 1)
+    if np.any(bad):
+        raise ModelError(
+            f"{where}: sets boolean variable {effect.variable} to {float(value[bad].flat[0]):g}; "
+            "expected 0 or 1"
+        )
 
 
 _ONE = np.ones(1)

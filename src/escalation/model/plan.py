@@ -90,6 +90,8 @@ class EffectPlan:
     probability: Compiled
     low: float | None
     high: float | None
+    boolean: bool = False
+    """Whether the variable is boolean: set to 0 or 1 only."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,7 @@ def build_plan(scenario: Scenario) -> Plan:
     ]
     for actor_name, actor in scenario.actors.items():
         variables += [(f"{actor_name}.{name}", v, actor_name) for name, v in actor.state.items()]
+    boolean_names = {name for name, variable, _ in variables if variable.is_boolean}
     for name, variable, owner in variables:
         bounds[name] = (0.0, 1.0) if variable.is_boolean else (variable.min, variable.max)
         if isinstance(variable.initial, str):
@@ -318,6 +321,7 @@ def build_plan(scenario: Scenario) -> Plan:
                 compile_quantity(effect.value, context()),
                 compile_quantity(effect.probability, context()),
                 *bounds[effect.variable],
+                effect.variable in boolean_names,
             )
             for effect in action.effects
         )

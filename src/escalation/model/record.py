@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from escalation import rng
 from escalation.model import kernels
-from escalation.model.compiler import ObservationKey
+from escalation.model.compiler import BUILTIN_ACTOR_VARIABLES, ObservationKey
 from escalation.model.plan import ClaimPlan, Plan, at, resolve
 from escalation.model.state import (
     BlockState,
@@ -202,7 +202,7 @@ class BlockRecorder:
 
     def _series_names(self) -> tuple[str, ...]:
         names = [f"{actor}.casualties" for actor in self.plan.actors]
-        names += [name for name in self.plan.initial if not name.endswith("casualties")]
+        names += [name for name in self.plan.initial if not _counts_dead(name, self.plan)]
         return tuple(names)
 
     def _observer_index(self) -> dict[str | None, list[tuple[int, int, ObservationKey]]]:
@@ -474,7 +474,7 @@ class BlockRecorder:
             with np.errstate(invalid="ignore", divide="ignore"):
                 columns[f"{name}_mean_spell"] = np.where(spells > 0, days / spells, np.nan)
         for name, values in state.variables.items():
-            if name in plan.boolean_variables or name.endswith("casualties"):
+            if name in plan.boolean_variables or _counts_dead(name, plan):
                 continue
             columns[f"final_{name}"] = values.copy()
         return BlockResult(
@@ -565,3 +565,10 @@ class BlockRecorder:
             "cycle_length_max": longest,
             "first_cycle_day": first,
         }
+
+
+def _counts_dead(name: str, plan: Plan) -> bool:
+    """Whether ``name`` is one of the dead every actor keeps (true, claimed, admitted),
+    which the runs table reports in its own columns."""
+    actor, _, short = name.partition(".")
+    return actor in plan.actors and short in BUILTIN_ACTOR_VARIABLES

@@ -15,6 +15,8 @@ from typing import Literal
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from escalation.files import as_if_created
+
 __all__ = [
     "FORMATS",
     "caption_of",
@@ -131,6 +133,7 @@ def save_figure(
     try:
         with os.fdopen(handle, "wb") as stream:
             figure.savefig(stream, format=chosen, dpi=dpi)
+        as_if_created(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -149,11 +149,12 @@ def plot_casualties(
             patch.set_facecolor("white")
             patch.set_hatch("////")
         patch.set_gid(f"{actor}:{kind}")
-    for stats, position in zip(boxes, positions, strict=True):
+    for stats, position, values in zip(boxes, positions, samples, strict=True):
         if stats["whishi"] == 0:
             # A box of width zero is invisible: say what it is.
+            share = "any run" if not values.any() else "95% of runs"
             ax.annotate(
-                f"{KINDS[str(stats['label']).rsplit(' ', 1)[1]]}: none in 95% of runs",
+                f"{KINDS[str(stats['label']).rsplit(' ', 1)[1]]}: none in {share}",
                 (0, position),
                 xytext=(6, 0),
                 textcoords="offset points",
@@ -174,7 +175,9 @@ def plot_casualties(
     for tick, actor in zip(ax.get_yticklabels(), actors, strict=True):
         tick.set_color(colours[actor])
         tick.set_fontweight("bold")
-    ax.set_ylim(len(actors) - 0.5, -0.5)
+    ax.set_ylim(max(len(actors), 1) - 0.5, -0.5)
+    if not actors:
+        ax.text(0.5, 0.5, "no deaths in any run", transform=ax.transAxes, ha="center")
     if log:
         ax.set_xscale("symlog", linthresh=1.0, linscale=0.3)
         ax.set_xlim(left=0)

@@ -250,20 +250,26 @@ def _figure(ax: Any) -> Figure:
     return figure
 
 
-def _pick(options: Mapping[str, Any], what: str, given: str | None) -> str:
-    """One of the named tables: the one asked for, or the only one."""
+def _pick(options: Mapping[str, Any], what: str, given: str | None, flag: str) -> str:
+    """One of the named tables: the one asked for (``share_war`` also by its outcome's
+    name ``war``, ``mean_max_rung`` by its metric's ``max_rung``, as `escalation
+    analyze` takes them), or the only one."""
     if given is not None:
-        if given not in options:
-            raise FigureError(
-                f"no {what} for {given!r}; there is one for "
-                f"{', '.join(sorted(options)) or 'nothing'}"
-            )
-        return given
+        for candidate in (given, f"share_{given}", f"mean_{given}"):
+            if candidate in options:
+                return candidate
+        raise FigureError(
+            f"{flag} {given}: no {what} for it; there is one for "
+            f"{', '.join(sorted(options)) or 'nothing'}"
+        )
     if len(options) == 1:
         return next(iter(options))
     if not options:
         raise FigureError(f"the sweep has no {what} (analysis/ holds none)")
-    raise FigureError(f"there is more than one {what}: choose one of {', '.join(sorted(options))}")
+    raise FigureError(
+        f"there is more than one {what}: choose one with {flag}, one of "
+        f"{', '.join(sorted(options))}"
+    )
 
 
 def sweep_figure(
@@ -302,11 +308,11 @@ def sweep_figure(
             return _figure(plot_share_heatmap(summary, across, up, chosen, units=units, seed=seed))
         if kind == "sensitivity":
             tables = {**sweep.tables("sobol"), **sweep.tables("morris")}
-            name = _pick(tables, "sensitivity analysis", output)
+            name = _pick(tables, "sensitivity analysis", output, "--output")
             return _figure(plot_sensitivity(tables[name], output=name, n_runs=runs, seed=seed))
         if kind == "discovery":
             boxes = sweep.tables("prim")
-            name = _pick(boxes, "discovered box", outcome)
+            name = _pick(boxes, "discovered box", outcome, "--outcome")
             # The box lies in the space the sweep explored, not the parameter's whole domain.
             domains = sweep.domains()
             return _figure(

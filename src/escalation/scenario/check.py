@@ -82,6 +82,24 @@ def check_references(scenario: Scenario) -> Problems:
                 )
             expression(path + ("value",), effect.value)
             expression(path + ("probability",), effect.probability, probability=True)
+            declared = _declared(scenario, effect.variable)
+            if declared is not None and declared.is_boolean:
+                if effect.operation != "set":
+                    problems.append(
+                        (
+                            path + (effect.operation,),
+                            f"{effect.variable!r} is a boolean variable: an effect sets it "
+                            f"to 0 or 1 (with 'set', not {effect.operation!r})",
+                        )
+                    )
+                elif not isinstance(effect.value, str) and effect.value not in (0, 1):
+                    problems.append(
+                        (
+                            path + ("value",),
+                            f"{effect.variable!r} is a boolean variable: expected 0 or 1, "
+                            f"got {effect.value!r}",
+                        )
+                    )
 
     targeted: dict[str, list[Path]] = {}
     for actor_name, actor in actors.items():
@@ -102,7 +120,7 @@ def check_references(scenario: Scenario) -> Problems:
             name(path + ("target",), tempo.target, actors, "actor")
             if tempo.target is None:
                 targeted.setdefault(tempo.action, []).append(path)
-            for field in ("base_rate", "alpha", "beta"):
+            for field in ("base_rate", "alpha", "beta", "initial_excitation"):
                 expression(path + (field,), getattr(tempo, field), owner=actor_name)
             for index, excitation in enumerate(tempo.excited_by):
                 cross = path + ("excited_by", index)
@@ -210,6 +228,16 @@ def _bounds(variable: Variable) -> tuple[float, float]:
     low = -float("inf") if variable.min is None else float(variable.min)
     high = float("inf") if variable.max is None else float(variable.max)
     return low, high
+
+
+def _declared(scenario: Scenario, name: str) -> Variable | None:
+    """The declaration of a world variable or ``actor.variable`` (None for a built-in
+    actor variable or an unknown name)."""
+    actor, _, short = name.partition(".")
+    if not short:
+        return scenario.world.get(name)
+    owner = scenario.actors.get(actor)
+    return owner.state.get(short) if owner is not None else None
 
 
 def _variables(scenario: Scenario, builtin: tuple[str, ...]) -> list[str]:

@@ -380,9 +380,15 @@ def problems_from_validation(
     merged into one problem per place: the most specific complaint if a branch
     got the right type, else "expected a number or an expression, got ...".
     """
+    items = error.errors()
+    # A list whose items all failed is also "too short" (it holds no valid item):
+    # the items' own problems say what is wrong.
+    inside = {tuple(item["loc"])[:k] for item in items for k in range(len(item["loc"]))}
     groups: dict[tuple[Path, str, str | int], list[Mapping[str, Any]]] = {}
-    for item in error.errors():
+    for item in items:
         loc: Path = tuple(item["loc"])
+        if item["type"] == "too_short" and loc in inside:
+            continue
         path = _existing_prefix(document, loc)
         rest = loc[len(path) :]
         if item["type"] == "missing" and rest:

@@ -620,14 +620,60 @@ def scenario_json_schema() -> dict[str, Any]:
     Returns
     -------
     dict
-        :meth:`Scenario.model_json_schema` with ``$schema``, a title and the
-        ``extends`` key, which the loader resolves before validation.
+        :meth:`Scenario.model_json_schema` with ``$schema``, a title, the forms the
+        loader reads besides the model's own (a delay of one number of days), and
+        the ``extends`` key.  A file that extends another is merged over it before
+        validation, so it may give any part of a scenario: with ``extends``, no
+        field is required at any depth, and an item of a list of items with ids
+        may be ``{id: x, remove: true}``.  Unknown keys are refused either way.
     """
-    schema = Scenario.model_json_schema()
+    full = Scenario.model_json_schema()
+    definitions: dict[str, Any] = full.pop("$defs", {})
+    for definition in definitions.values():
+        delay = definition.get("properties", {}).get("delay")
+        if delay is not None:
+            definition["properties"]["delay"] = {
+                "anyOf": [
+                    {"type": "integer", "minimum": 0, "description": "A fixed delay in days."},
+                    {k: v for k, v in delay.items() if k not in ("default", "description")},
+                ],
+                **{k: v for k, v in delay.items() if k in ("default", "description")},
+            }
+    partial = {f"Partial{name}": _partial(d) for name, d in definitions.items()}
+    root = _partial(full)
     extends = {"type": "string", "description": "A scenario file this one is merged over."}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **schema,
+        **root,
         "title": "escalation scenario",
-        "properties": {"extends": extends, **schema.get("properties", {})},
+        "properties": {"extends": extends, **root.get("properties", {})},
+        "if": {"required": ["extends"]},
+        "else": {"$ref": "#/$defs/Scenario"},
+        "$defs": {**definitions, **partial, "Scenario": full},
     }
+
+
+def _partial(node: Any) -> Any:
+    """A schema with no required field at any depth (its definitions' partial
+    copies referred to), and ``remove`` allowed beside an ``id``: the parts of a
+    scenario that a file extending another may give."""
+    if isinstance(node, list):
+        return [_partial(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "required":
+            continue
+        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            out[key] = "#/$defs/Partial" + value.removeprefix("#/$defs/")
+        elif key == "properties" and isinstance(value, dict):
+            out[key] = {name: _partial(schema) for name, schema in value.items()}
+            if "id" in value:
+                out[key]["remove"] = {
+                    "type": "boolean",
+                    "description": "With extends: delete the base file's item of this id.",
+                }
+        else:
+            out[key] = _partial(value)
+    return out

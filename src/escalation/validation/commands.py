@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from escalation.cli import BadInput, _progress, non_negative_int, positive_int
+from escalation.cli import CHECK_FAILED, BadInput, _progress, non_negative_int, positive_int
 
 __all__ = ["register"]
 
@@ -114,7 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
         (staging / "manifest.json").write_text(manifest, encoding="utf-8")
     print(f"\nWritten to {out}/ (check.parquet, check.txt, check.png, manifest.json)")
-    return 0 if result.passed else 1
+    return 0 if result.passed else CHECK_FAILED
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -268,7 +268,7 @@ def register(subparsers: Any) -> None:
     """Add the verbs ``check`` and ``calibrate``."""
     check = subparsers.add_parser(
         "check",
-        help="compare a scenario's runs with stylized facts (exit 1 if any fails)",
+        help="compare a scenario's runs with stylized facts (exit 3 if any fails)",
         description="Run the scenario and compare, per target, the model's distribution with "
         "the observed value: median and central interval, the record's percentile, pass or "
         "fail.  Exit code 0 only when every target passes; 1 when some fail.",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from escalation.files import as_if_created
 from escalation.scenario.loader import load_scenario
 from escalation.scenario.schema import Scenario
 from escalation.store import ResultsExistError
@@ -121,6 +122,7 @@ def write_calibrated_scenario(
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         scenario = load_scenario(temporary)
+        as_if_created(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
