@@ -171,6 +171,7 @@ def test_run_with_force_replaces_the_folder(
 ) -> None:
     out = tmp_path / "results"
     out.mkdir()
+    (out / "manifest.json").write_text("{}")  # an earlier results folder
     (out / "stale.txt").write_text("old")
     code, _, err = run_cli(
         capsys, "run", str(tiny_crisis_file), *FAST, "--out", str(out), "--force"
@@ -540,3 +541,23 @@ def test_version_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     code, stdout, _ = run_cli(capsys, "--version")
     assert code == 0
     assert stdout.strip() == f"escalation {__version__}"
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    capsys: pytest.CaptureFixture[str], tiny_crisis_file: Path, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "thesis.txt").write_text("years of work")
+    for out, expected in (
+        (a_file / "results", "is a file, not a folder"),
+        (documents, "is not a results folder (no manifest.json), so --force does not replace"),
+    ):
+        code, stdout, err = run_cli(
+            capsys, "run", str(tiny_crisis_file), *FAST, "--out", str(out), "--force"
+        )
+        assert_bad_input(code, err, expected)
+        assert "runs x" not in stdout  # refused before the simulation
+    assert (documents / "thesis.txt").read_text() == "years of work"

@@ -80,6 +80,7 @@ def test_refuses_an_existing_folder_without_force(
 def test_force_replaces_an_existing_folder(tmp_path: Path, results: SimulationResults) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    (out / "manifest.json").write_text("{}")  # an earlier results folder
     (out / "stale.txt").write_text("old")
     write_results(results, out, force=True)
     assert not (out / "stale.txt").exists()
@@ -120,10 +121,11 @@ def test_atomic_folder_leaves_nothing_on_error(tmp_path: Path) -> None:
 def test_atomic_folder_keeps_the_old_folder_on_error(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    (out / "manifest.json").write_text("{}")  # an earlier results folder
     (out / "precious.txt").write_text("keep me")
     with pytest.raises(KeyboardInterrupt):
         write_then_fail(out, KeyboardInterrupt(), force=True)
-    assert [path.name for path in out.iterdir()] == ["precious.txt"]
+    assert sorted(path.name for path in out.iterdir()) == ["manifest.json", "precious.txt"]
     assert siblings(out) == ["out"]
 
 
@@ -275,3 +277,19 @@ def test_a_damaged_folder_says_what_is_damaged(
     damage(out)
     with pytest.raises(ResultsError, match=message):
         read_results(out)
+
+
+def test_a_folder_that_appears_while_the_work_runs_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    writing = atomic_folder(out)
+    staging = writing.__enter__()
+    (staging / "result.txt").write_text("computed")
+    out.mkdir()
+    (out / "precious.txt").write_text("someone else's")
+    with pytest.raises(ResultsExistError, match="appeared while the work ran") as excinfo:
+        writing.__exit__(None, None, None)
+    assert (out / "precious.txt").read_text() == "someone else's"
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("out.kept-")]
+    assert len(kept) == 1
+    assert str(kept[0]) in str(excinfo.value)
+    assert (kept[0] / "result.txt").read_text() == "computed"

@@ -351,7 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"escalation {args.verb}: {error}", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:
+    except (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError) as error:
+        # A path that cannot be read or written (the checks before any work catch most).
         print(f"escalation {args.verb}: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from escalation import __version__
 from escalation.errors import ResultsError, ResultsExistError
@@ -37,7 +38,7 @@ from escalation.experiments.replicates import (
     load_engine,
     timeseries_table,
 )
-from escalation.files import as_if_created
+from escalation.files import MANIFEST, as_if_created, check_folder
 from escalation.memory import release_memory
 from escalation.scenario.schema import Scenario
 
@@ -57,7 +58,6 @@ __all__ = [
     "write_results",
 ]
 
-MANIFEST = "manifest.json"
 RNG_SCHEME = (
     "Philox4x32-10 counter-based; key from numpy.random.SeedSequence(seed); "
     "counter (run id, day | sub << 16, site, family)"
@@ -84,21 +84,18 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def check_writable(out: str | os.PathLike[str], force: bool) -> Path:
-    """Fail early, before any work, if ``out`` exists and may not be replaced."""
-    path = Path(out)
-    if path.exists() and not force:
-        raise ResultsExistError(
-            f"{path}: the results folder already exists; choose another --out or pass --force "
-            "to replace it"
-        )
-    if path.exists() and not path.is_dir():
-        raise ResultsExistError(f"{path}: exists and is not a folder")
-    return path
+    """Fail early, before any work, if ``out`` may not be made or replaced
+    (:func:`escalation.files.check_folder`)."""
+    return check_folder(out, force)
 
 
 @contextmanager
 def atomic_folder(out: str | os.PathLike[str], force: bool = False) -> Any:
-    """Yield a temporary folder that replaces ``out`` when the block ends without error."""
+    """Yield a temporary folder that replaces ``out`` when the block ends without error.
+
+    If ``out`` appeared while the block ran and ``force`` is false, nothing is
+    replaced: the work is kept in a new sibling folder, which the error names.
+    """
     path = check_writable(out, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
@@ -110,6 +107,14 @@ def atomic_folder(out: str | os.PathLike[str], force: bool = False) -> Any:
         raise
     old = None
     if path.exists():
+        if not force:
+            kept = Path(tempfile.mkdtemp(prefix=f"{path.name}.kept-", dir=path.parent))
+            os.replace(staging, kept)
+            as_if_created(kept, folder=True)
+            raise ResultsExistError(
+                f"{path}: appeared while the work ran, and is left as it is; the results "
+                f"are in {kept}"
+            )
         old = path.with_name(f".{path.name}.{os.getpid()}.replaced")
         os.replace(path, old)
     os.replace(staging, path)
@@ -365,6 +370,13 @@ def read_results(folder: str | os.PathLike[str]) -> SimulationResults:
     try:
         scenario = Scenario.model_validate(manifest["scenario"])
         seed = int(manifest["seed"])
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ResultsError(
+            f"{root / MANIFEST}: damaged, its scenario does not validate "
+            f"({where}: {first['msg']}; {error.error_count()} problem(s))"
+        ) from None
     except (KeyError, TypeError, ValueError) as error:
         raise ResultsError(
             f"{root / MANIFEST}: damaged, no valid scenario and seed ({error!r})"

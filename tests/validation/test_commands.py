@@ -70,8 +70,11 @@ def test_check_never_overwrites_silently(
     assert check(crisis_file, targets_file, out) == 2
     assert "already exists" in capsys.readouterr().err
     assert (out / "mine.txt").read_text(encoding="utf-8") == "keep me"
-    assert check(crisis_file, targets_file, out, "--force") == 0
-    assert not (out / "mine.txt").exists()
+    assert check(crisis_file, targets_file, out, "--force") == 2  # not a results folder
+    assert "is not a results folder" in capsys.readouterr().err
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "keep me"
+    assert check(crisis_file, targets_file, out / "new") == 0
+    assert check(crisis_file, targets_file, out / "new", "--force") == 0  # results replace results
 
 
 def test_a_bad_targets_file_is_exit_2_with_its_line(

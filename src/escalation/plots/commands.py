@@ -32,6 +32,7 @@ def _folder_kind(folder: str) -> tuple[str, dict[str, Any]]:
 
 
 def _output_path(out: str | None, default: Path, force: bool) -> Path:
+    from escalation.files import check_file
     from escalation.plots.canvas import FORMATS
 
     path = Path(out) if out else default
@@ -40,11 +41,7 @@ def _output_path(out: str | None, default: Path, force: bool) -> Path:
             f"{path}: the figure's format comes from its suffix; expected "
             + ", ".join("." + f for f in FORMATS)
         )
-    if path.exists() and not force:
-        raise _cli().BadInput(f"{path} exists; choose another -o or pass --force to replace it")
-    if path.exists() and path.is_dir():
-        raise _cli().BadInput(f"{path} is a folder, not a figure file")
-    return path
+    return check_file(path, force)
 
 
 def _figure_name(args: argparse.Namespace) -> str:
@@ -129,10 +126,11 @@ def _comparison_rows(tables: dict[str, Any]) -> list[str]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.experiments.replicates import default_workers, run_scenario
+    from escalation.files import check_folder
     from escalation.plots.canvas import save_figure
     from escalation.plots.outcomes import plot_outcome_shares
     from escalation.report_text import outcome_table
-    from escalation.store import check_writable, read_results, write_results
+    from escalation.store import read_results, write_results
 
     cli = _cli()
     for item in args.inputs:
@@ -173,7 +171,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.keep:
         for name, (how, _) in zip(names, plan, strict=True):
             if how == "run":
-                check_writable(Path(args.keep) / name, args.force)
+                check_folder(Path(args.keep) / name, args.force, "--keep")
     tables = {}
     seeds = {}
     workers = args.workers or default_workers()
@@ -220,20 +218,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from escalation.files import check_file
     from escalation.report import build_report
     from escalation.store import atomic_write_text
 
     _folder_kind(args.results)
     out = Path(args.out) if args.out else Path(args.results) / "report.html"
-    if out.exists() and not args.force:
-        raise _cli().BadInput(f"{out} exists; choose another -o or pass --force to replace it")
     if out.suffix.lower() not in (".html", ".htm"):
         raise _cli().BadInput(f"{out}: a report is an HTML file; give it the suffix .html")
+    check_file(out, args.force)
     html = build_report(args.results, progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, html)
     print(f"Report written to {out} ({len(html.encode('utf-8')) / 1e6:.1f} MB, self-contained)")
     return 0
+
+
+DPI_RANGE = (10, 1200)
+"""The resolutions a figure may be drawn at: 1,200 dots per inch is print quality;
+beyond it a figure's pixels outgrow the memory of an ordinary machine."""
+
+
+def dpi(text: str) -> int:
+    """A resolution for ``--dpi``, within `DPI_RANGE`."""
+    low, high = DPI_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {low} to {high} dots per inch, got {value}")
+    return value
 
 
 def register(verbs: Any) -> None:
@@ -260,7 +275,7 @@ def register(verbs: Any) -> None:
     plot.add_argument("--y", help="heatmap: the factor up")
     plot.add_argument("--outcome", help="share, heatmap, discovery: the outcome")
     plot.add_argument("--output", help="sensitivity: the output analysed")
-    plot.add_argument("--dpi", type=cli.positive_int, default=200, help="PNG resolution")
+    plot.add_argument("--dpi", type=dpi, default=200, help="PNG resolution, 10 to 1200")
     plot.set_defaults(handler=cmd_plot)
 
     compare = verbs.add_parser(
@@ -273,7 +288,7 @@ def register(verbs: Any) -> None:
         help="scenario files (run now) or run folders (read)",
     )
     compare.add_argument("--runs", type=cli.positive_int, help="runs per scenario file")
-    compare.add_argument("--days", type=cli.positive_int, help="horizon in days")
+    compare.add_argument("--days", type=cli.horizon_days, help="horizon in days, 1 to 36500")
     compare.add_argument(
         "--seed", type=cli.non_negative_int, help="root seed for every scenario file run"
     )
@@ -285,7 +300,7 @@ def register(verbs: Any) -> None:
         "--keep", metavar="DIR", help="also write each run scenario's results to DIR/NAME"
     )
     compare.add_argument("--force", action="store_true", help="replace existing outputs")
-    compare.add_argument("--dpi", type=cli.positive_int, default=200, help="PNG resolution")
+    compare.add_argument("--dpi", type=dpi, default=200, help="PNG resolution, 10 to 1200")
     compare.set_defaults(handler=cmd_compare)
 
     report = verbs.add_parser(

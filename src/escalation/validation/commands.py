@@ -125,7 +125,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from escalation.validation.calibrate import calibrate
     from escalation.validation.figures import posterior_figure
     from escalation.validation.report import posterior_text
-    from escalation.validation.scenario_file import write_calibrated_scenario
+    from escalation.validation.scenario_file import check_scenario_target, write_calibrated_scenario
 
     if args.write_scenario and args.set:
         raise BadInput(
@@ -152,8 +152,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise BadInput(f"--vary names a parameter twice: {', '.join(names)}")
     out = _out(args, scenario.name, "calibrate")
     check_writable(out, args.force)
-    if args.write_scenario and Path(args.write_scenario).exists() and not args.force:
-        raise BadInput(f"{args.write_scenario}: exists; choose another file or pass --force")
+    if args.write_scenario:
+        check_scenario_target(args.write_scenario, args.force, (args.scenario, args.targets))
     seed = args.seed if args.seed is not None else rng.fresh_seed()
     started = time.perf_counter()
 

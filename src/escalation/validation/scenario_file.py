@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from escalation.files import as_if_created
-from escalation.scenario.loader import load_scenario
+from escalation.errors import ResultsExistError
+from escalation.files import as_if_created, check_file
+from escalation.scenario.errors import ScenarioError
+from escalation.scenario.loader import load_scenario, resolved_document
 from escalation.scenario.schema import Scenario
-from escalation.store import ResultsExistError
 from escalation.validation.calibrate import Calibration
 from escalation.validation.report import number
 
@@ -95,6 +97,35 @@ def _is_integer(scenario: Scenario, name: str) -> bool:
     return parameter.integer
 
 
+def check_scenario_target(
+    out: str | os.PathLike[str],
+    force: bool,
+    inputs: Sequence[str | os.PathLike[str] | None],
+) -> Path:
+    """Refuse, before any work, a calibrated scenario's path that may not be written:
+    one of the command's inputs (the scenario, a file it extends, the targets), a
+    folder, an existing file without ``force``, a place that cannot be written."""
+    target = Path(out)
+    read: list[str | os.PathLike[str]] = []
+    for given in inputs:
+        if given is None:
+            continue
+        read.append(given)
+        if Path(given).suffix.lower() in (".yaml", ".yml"):
+            try:
+                _, sources = resolved_document(given)
+            except ScenarioError:
+                continue
+            read.extend(sources.files)
+    if target.exists() and any(
+        os.path.samefile(target, path) for path in read if Path(path).exists()
+    ):
+        raise ResultsExistError(
+            f"--write-scenario {target}: is one of the command's inputs; choose another file"
+        )
+    return check_file(target, force, "--write-scenario")
+
+
 def write_calibrated_scenario(
     calibration: Calibration,
     scenario_path: str | os.PathLike[str],
@@ -110,9 +141,7 @@ def write_calibrated_scenario(
     that does not load is never left behind, and an existing ``out`` is replaced
     only with ``force``.
     """
-    target = Path(out)
-    if target.exists() and not force:
-        raise ResultsExistError(f"{target}: exists; choose another file or pass --force")
+    target = check_scenario_target(out, force, (scenario_path, targets_path))
     text = calibrated_scenario_text(calibration, scenario_path, target, targets_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
