@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import warnings
@@ -326,9 +327,25 @@ def test_run_time_model_error_is_bad_input(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(tiny_crisis_text.replace("probability: 0.2", "probability: '0.5 + tension'"))
+    text = path.read_text()
+    line = text[: text.index("'0.5 + tension'")].count("\n") + 1
     code, _, err = run_cli(capsys, "run", str(path), *FAST, "--out", str(tmp_path / "o"))
-    assert_bad_input(code, err, "govt.negotiate.probability: a probability must be in [0, 1]")
+    assert_bad_input(
+        code,
+        err,
+        f"{path}:{line}:",
+        "actors.govt.policy[1].probability: a probability must be in [0, 1]",
+        "(during the run)",
+    )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_run_time_error_crosses_from_a_pool_worker_with_its_place() -> None:
+    from escalation.errors import ModelError
+
+    error = pickle.loads(pickle.dumps(ModelError("a: bad", ("actors", "a", "policy", 0))))
+    assert str(error) == "a: bad"
+    assert error.path == ("actors", "a", "policy", 0)
 
 
 # -- validate, schema ----------------------------------------------------------------

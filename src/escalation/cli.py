@@ -323,6 +323,28 @@ def _warning_printer(verb: str) -> Callable[..., None]:
     return show
 
 
+def _located(args: argparse.Namespace, error: Exception) -> str:
+    """A run-time error of the scenario, placed at the file and line of the value that
+    turned impossible, when the command ran one scenario file."""
+    from escalation.scenario.errors import ScenarioError
+    from escalation.scenario.loader import resolved_document
+
+    path = getattr(error, "path", None)
+    scenario = getattr(args, "scenario", None)
+    if args.verb == "sweep":
+        scenario = getattr(args, "file", None)
+    if path is None or not isinstance(scenario, str):
+        return str(error)
+    try:
+        _, sources = resolved_document(scenario, getattr(args, "set", None) or ())
+    except (ScenarioError, OSError):  # an experiment file, say: say it without a place
+        return str(error)
+    file, line, column = sources.nearest(path)
+    if file is None or line is None:
+        return str(error)
+    return f"{file}:{line}:{column}: {error} (during the run)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     from escalation.errors import ModelError, ResultsError, ResultsExistError, SchedulerError
@@ -341,14 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warning_printer(args.verb)
             code: int = args.handler(args)
         return code
-    except (
-        ScenarioError,
-        BadInput,
-        ResultsError,
-        ResultsExistError,
-        ModelError,
-        SchedulerError,
-    ) as error:
+    except ModelError as error:
+        print(f"escalation {args.verb}: {_located(args, error)}", file=sys.stderr)
+        return 2
+    except (ScenarioError, BadInput, ResultsError, ResultsExistError, SchedulerError) as error:
         print(f"escalation {args.verb}: {error}", file=sys.stderr)
         return 2
     except (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError) as error:

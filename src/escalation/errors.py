@@ -10,7 +10,19 @@ __all__ = ["ModelError", "ResultsError", "ResultsExistError", "SchedulerError"]
 
 
 class ModelError(ValueError):
-    """A scenario value that turned impossible during a run (a probability of 1.3)."""
+    """A scenario value that turned impossible during a run (a probability of 1.3).
+
+    ``path`` is where the scenario gives the value (``("actors", "a", "policy", 0,
+    "probability")``), when known: the command line turns it into a file and line.
+    """
+
+    def __init__(self, message: str, path: tuple[str | int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __reduce__(self) -> tuple[type[ModelError], tuple[str, tuple[str | int, ...] | None]]:
+        # Raised in pool workers: the path crosses to the parent with the message.
+        return (type(self), (str(self), self.path))
 
 
 class ResultsExistError(FileExistsError):

@@ -586,7 +586,8 @@ def test_probability_expression_out_of_range_at_run_time_names_the_rule() -> Non
         extra="parameters:\n  p: {value: 0.65}\n",
     )
     with pytest.raises(
-        ModelError, match=r"a\.go\.probability: a probability must be in \[0, 1\], got 1\.3"
+        ModelError,
+        match=r"actors\.a\.policy\[0\]\.probability: a probability must be in \[0, 1\], got 1\.3",
     ):
         simulate(subject, 3)
 
@@ -597,7 +598,7 @@ def test_overridden_probability_out_of_range_is_refused_not_clamped() -> None:
         "probe: {rung: 1}\n",
         extra="parameters:\n  p: {value: 0.5}\n",
     )
-    with pytest.raises(ModelError, match=r"a\.go\.probability.*got -0\.1"):
+    with pytest.raises(ModelError, match=r"actors\.a\.policy\[0\]\.probability.*got -0\.1"):
         simulate(subject, 3, parameters={"p": -0.1})
 
 
@@ -640,11 +641,13 @@ def test_negative_casualty_mean_at_run_time() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero")
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide")
 @pytest.mark.parametrize(
     ("rate", "message"),
     [
-        ("1 - day", r"a\.tempo\.raid: intensity -1 < 0"),
-        ("1 / day", r"a\.tempo\.raid: intensity out of range .*inf"),
+        ("1 - day", r"actors\.a\.tempo\[0\] \(raid\): intensity -1 < 0, expected >= 0"),
+        ("1 / day", r"actors\.a\.tempo\[0\] \(raid\): intensity out of range .*inf"),
+        ("0 / (day - day)", r"actors\.a\.tempo\[0\] \(raid\): intensity not a number"),
     ],
 )
 def test_tempo_intensity_out_of_range_at_run_time(rate: str, message: str) -> None:
@@ -703,7 +706,7 @@ def test_exploding_tempo_from_an_override_is_refused() -> None:
         """
     )
     assert simulate(subject, 2)["raid_count"].notna().all()
-    with pytest.raises(ModelError, match=r"a\.tempo\.raid: alpha/beta must be < 1"):
+    with pytest.raises(ModelError, match=r"actors\.a\.tempo\[0\] \(raid\): alpha/beta must be < 1"):
         simulate(subject, 2, parameters={"strength": 1.5})
 
 

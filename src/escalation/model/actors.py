@@ -18,6 +18,7 @@ from escalation import rng
 from escalation.errors import ModelError
 from escalation.model import kernels
 from escalation.model.plan import RulePlan, TempoPlan
+from escalation.scenario.errors import format_path
 
 if TYPE_CHECKING:
     from escalation.model.engine import EscalationModel
@@ -54,15 +55,18 @@ def _subset(value: float | FloatArray, runs: IntArray) -> float | FloatArray:
     return value
 
 
-def _check_probability(value: float | FloatArray, where: str) -> None:
+def _check_probability(value: float | FloatArray, path: tuple[str | int, ...]) -> None:
+    where = format_path(path)
     if isinstance(value, float | int):
         if not 0 <= value <= 1:
-            raise ModelError(f"{where}: a probability must be in [0, 1], got {value:g}")
+            raise ModelError(f"{where}: a probability must be in [0, 1], got {value:g}", path)
         return
     array = np.asarray(value, dtype=np.float64)
     bad = ~((array >= 0) & (array <= 1))
     if np.any(bad):
-        raise ModelError(f"{where}: a probability must be in [0, 1], got {array[bad].flat[0]:g}")
+        raise ModelError(
+            f"{where}: a probability must be in [0, 1], got {array[bad].flat[0]:g}", path
+        )
 
 
 class _Decision(NamedTuple):
@@ -245,6 +249,12 @@ class ActorAgent(mesa.Agent):
             pending[position] += runs.size
         rng.count_draws(drawn_today)
 
+    def _rule_path(self, rule: RulePlan, field: str) -> tuple[str | int, ...]:
+        """Where the scenario gives ``field`` of ``rule``."""
+        policy = self.model.scenario.actors[self.name].policy
+        position = next(i for i, written in enumerate(policy) if written.id == rule.id)
+        return ("actors", self.name, "policy", position, field)
+
     def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
         """The runs among ``eligible`` where ``rule`` fires today."""
         model = self.model
@@ -267,12 +277,12 @@ class ActorAgent(mesa.Agent):
                 each,
             )
             if bad >= 0:
-                _check_probability(each[bad], f"{self.name}.{rule.id}.probability")
+                _check_probability(each[bad], self._rule_path(rule, "probability"))
             rng.count_draws(drawn)
             return fired
         runs = np.flatnonzero(eligible)
         probability = _subset(value, runs)
-        _check_probability(probability, f"{self.name}.{rule.id}.probability")
+        _check_probability(probability, self._rule_path(rule, "probability"))
         if np.ndim(probability) == 0:
             if probability <= 0.0:
                 return runs[:0]
@@ -335,7 +345,12 @@ class ActorAgent(mesa.Agent):
             rate = tempo.base_rate.evaluate(state) + self.excitation[position]
             if np.any(~(rate >= 0)):
                 bad = np.asarray(rate)[~(np.asarray(rate) >= 0)].flat[0]
-                raise ModelError(f"{self.name}.tempo.{tempo.action}: intensity {bad:g} < 0")
+                path = ("actors", self.name, "tempo", position)
+                what = "not a number" if np.isnan(bad) else f"{bad:g} < 0"
+                raise ModelError(
+                    f"{format_path(path)} ({tempo.action}): intensity {what}, expected >= 0",
+                    path,
+                )
             rate = np.asarray(rate, dtype=np.float64)
             if rate.shape != (state.n,):
                 # A writeable array, as the casualty draws pass theirs: a read-only
@@ -346,8 +361,10 @@ class ActorAgent(mesa.Agent):
                     model.key, model.run_ids, day, tempo.count_site, rate, model.family
                 )
             except ValueError as error:  # an infinite intensity, or one too large to draw
+                path = ("actors", self.name, "tempo", position)
                 raise ModelError(
-                    f"{self.name}.tempo.{tempo.action}: intensity out of range ({error})"
+                    f"{format_path(path)} ({tempo.action}): intensity out of range ({error})",
+                    path,
                 ) from None
             hostile = plan.actions[tempo.action].hostile
             runs, acts, chain, root, cause, dense = kernels.tempo_acts(
@@ -382,8 +399,10 @@ class ActorAgent(mesa.Agent):
             alpha = tempo.alpha.evaluate(state)
             beta = tempo.beta.evaluate(state)
             if np.any(np.asarray(alpha) >= np.asarray(beta)) or np.any(np.asarray(beta) <= 0):
+                path = ("actors", self.name, "tempo", position)
                 raise ModelError(
-                    f"{self.name}.tempo.{tempo.action}: alpha/beta must be < 1 and beta > 0"
+                    f"{format_path(path)} ({tempo.action}): alpha/beta must be < 1 and beta > 0",
+                    path,
                 )
             decay = np.exp(-beta)
             excitation = self.excitation[position] * decay

@@ -25,6 +25,7 @@ from escalation.model.plan import (
     parameter_values,
 )
 from escalation.model.record import BlockRecorder, BlockResult
+from escalation.scenario.errors import format_path
 from escalation.scenario.schema import Scenario
 
 __all__ = ["TRACE_COLUMNS", "EscalationModel", "ModelError", "parameter_values"]
@@ -340,9 +341,8 @@ class EscalationModel(mesa.Model):
             if not (isinstance(per_act, float | int) and 0 <= per_act < math.inf) and np.any(
                 ~((checked >= 0) & (checked < math.inf))
             ):
-                raise ModelError(
-                    f"actions.{event.action}.casualties.{side}.mean must be >= 0 and finite"
-                )
+                mean_path = ("actions", event.action, "casualties", side, "mean")
+                raise ModelError(f"{format_path(mean_path)} must be >= 0 and finite", mean_path)
             mean = np.asarray(per_act * event.counts, dtype=np.float64)
             m = mean.size
             shape = _ONE
@@ -361,8 +361,9 @@ class EscalationModel(mesa.Model):
                     dispersion = (each[runs] if each.ndim else each) * event.counts
                     mean, shape = rng.negative_binomial_parameters(mean, dispersion, m)
             except ValueError as error:  # a mean too large to draw, a dispersion <= 0
+                side_path = ("actions", event.action, "casualties", side)
                 raise ModelError(
-                    f"actions.{event.action}.casualties.{side}: out of range ({error})"
+                    f"{format_path(side_path)}: out of range ({error})", side_path
                 ) from None
             median = sigma = _ONE
             if claim == kernels.CLAIMED_SCALED:
@@ -461,7 +462,7 @@ class EscalationModel(mesa.Model):
             variables[f"{victim}.claimed_casualties"],
         )
 
-    def _effect_plan(self, effect: EffectPlan, where: str) -> _Effect:
+    def _effect_plan(self, effect: EffectPlan, where: tuple[str | int, ...]) -> _Effect:
         """What an effect needs each time, read once: literal and parameter values
         keep their value for the block."""
         state = self.state
@@ -484,7 +485,7 @@ class EscalationModel(mesa.Model):
         if plans is None:
             effects = self.plan.actions[event.action].effects
             plans = self._effect_plans[event.action] = [
-                self._effect_plan(e, f"actions.{event.action}.effects[{number}].value")
+                self._effect_plan(e, ("actions", event.action, "effects", number, "value"))
                 for number, e in enumerate(effects)
             ]
         for number, spec in enumerate(plans):
@@ -505,8 +506,8 @@ class EscalationModel(mesa.Model):
                 bad = bool(np.any(~((probability >= 0) & (probability <= 1))))
                 draw = bool(probability.ndim) or bool(probability < 1)
             if bad:
-                where = f"actions.{event.action}.effects[{number}].probability"
-                raise ModelError(f"{where}: must be in [0, 1]")
+                path = ("actions", event.action, "effects", number, "probability")
+                raise ModelError(f"{format_path(path)}: must be in [0, 1]", path)
             if draw:
                 site = self._site(f"effect:{self.plan.slot_names[event.slot]}:{number}")
                 keep = rng.bernoulli(
@@ -520,7 +521,9 @@ class EscalationModel(mesa.Model):
                 value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
                 value = value[runs] if value.ndim else value.reshape(1)
                 if effect.boolean:
-                    _check_boolean(value, effect, f"actions.{event.action}.effects[{number}].value")
+                    _check_boolean(
+                        value, effect, ("actions", event.action, "effects", number, "value")
+                    )
             variable = spec.variable
             if effect.operation != "multiply":
                 kernels.apply_effect(variable, runs, value, counts, spec.add, spec.low, spec.high)
@@ -531,13 +534,14 @@ class EscalationModel(mesa.Model):
             variable[runs] = updated
 
 
-def _check_boolean(value: FloatArray, effect: EffectPlan, where: str) -> None:
+def _check_boolean(value: FloatArray, effect: EffectPlan, path: tuple[str | int, ...]) -> None:
     """Refuse a value other than 0 or 1 for a boolean variable."""
     bad = (value != 0) & (value != 1)
     if np.any(bad):
         raise ModelError(
-            f"{where}: sets boolean variable {effect.variable} to {float(value[bad].flat[0]):g}; "
-            "expected 0 or 1"
+            f"{format_path(path)}: sets boolean variable {effect.variable} to "
+            f"{float(value[bad].flat[0]):g}; expected 0 or 1",
+            path,
         )
 
 
