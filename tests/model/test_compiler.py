@@ -22,7 +22,7 @@ from escalation.model.compiler import (
 from escalation.model.engine import parameter_values
 from escalation.model.plan import build_plan
 from escalation.model.state import BlockState, ObservationTracker
-from escalation.scenario.expressions import ExpressionError
+from escalation.scenario.expressions import MAX_TERMS, ExpressionError
 
 SCENARIO = load_scenario_text(
     """\
@@ -127,6 +127,16 @@ def test_scalar_arithmetic(text: str, expected: float) -> None:
 )
 def test_array_arithmetic(text: str, expected: list[float]) -> None:
     np.testing.assert_allclose(evaluate(text), expected)
+
+
+def test_a_long_chain_of_operators_applies_left_to_right() -> None:
+    # 999 operands: compiled, or evaluated, a level of recursion per operator would
+    # exhaust the stack.
+    text = "x" + " + x - 1" * ((MAX_TERMS - 1) // 2)
+    np.testing.assert_allclose(evaluate(text), X * 500 - 499)
+    compiled, requirements = compile_in(" + ".join(["k"] * MAX_TERMS))
+    assert compiled.parameters_only
+    assert compiled.block_value(block(requirements)) == 2.5 * MAX_TERMS
 
 
 @pytest.mark.parametrize(
@@ -422,6 +432,16 @@ def _tracked_block(text: str, *, per_run_threshold: bool = False) -> tuple[Compi
         for within, kind in tracker._tracks[key].rows:
             tracker.sum_row(key, within, kind)[:] = values
     return compiled, state
+
+
+def test_a_long_sum_of_counts_is_compared_as_one_sum() -> None:
+    terms = " + ".join(["count(attack, by=b, within=2)"] * MAX_TERMS)
+    compiled, requirements = compile_in(f"{terms} > 1", owner="a")
+    assert len(compiled.keys) == MAX_TERMS
+    state = block(requirements)
+    key = ObservationKey("a", "attack", "b", None)
+    state.tracker.sum_row(key, 2, "count")[:] = [0.0005, 0.002, 0.0, np.nan]
+    assert compiled.evaluate(state).tolist() == [False, True, False, False]
 
 
 @pytest.mark.parametrize("per_run_threshold", [False, True])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from small_scenarios import scenario as small
 
-from escalation import load_scenario
+from escalation import ModelError, load_scenario
 from escalation.model import kernels
 from escalation.model.engine import EscalationModel
 from escalation.model.record import BlockRecorder
@@ -123,3 +124,41 @@ def test_a_variable_of_its_own_named_like_the_dead_keeps_its_columns() -> None:
     assert list(columns["final_civilian_casualties"]) == [10.0, 10.0, 10.0]  # 2 a day
     assert "final_a.casualties" not in columns  # the dead have columns of their own
     assert "civilian_casualties" in model.recorder.series
+
+
+CLAIMS_FROM_PARAMETERS = """\
+parameters:
+  boast: {value: 3, min: 0, max: 5}
+  spread: {value: 0.5, min: 0, max: 20}
+actors:
+  a:
+    name: A
+    kind: state
+    policy: [{id: go, do: hit, target: b}]
+  b: {name: B, kind: state}
+actions:
+  hit:
+    rung: 1
+    casualties: {target: {distribution: fixed, mean: 2}}
+perception:
+  claims:
+    - {actor: a, enemy_inflation_median: boast, enemy_inflation_sigma: spread}
+"""
+"""Claims whose values parameters give, with domains wider than the claims take."""
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"boast": 0.0}, r"claims of a: enemy_inflation_median: must be > 0, got 0"),
+        ({"boast": np.array([3.0, 0.0])}, r"enemy_inflation_median: must be > 0, got 0"),
+        ({"spread": 11.0}, r"claims of a: enemy_inflation_sigma: must be in \[0, 10\], got 11"),
+    ],
+)
+def test_claims_a_sweep_sets_are_checked_when_the_run_starts(
+    parameters: dict[str, Any], message: str
+) -> None:
+    subject = small(CLAIMS_FROM_PARAMETERS, horizon=3)
+    EscalationModel(subject, runs=2, seed=1).run()  # the scenario's own values run
+    with pytest.raises(ModelError, match=message):
+        EscalationModel(subject, runs=2, seed=1, parameters=parameters).run()

@@ -8,13 +8,16 @@ every problem in one go.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from typing import Any
 
 import pytest
 
-from escalation import ScenarioError, load_scenario_text
-from escalation.scenario.check import check_references
+from escalation import ScenarioError, load_scenario_text, rng
+from escalation.model import record
+from escalation.scenario import check
+from escalation.scenario.check import check_references, sampler_limits
 from escalation.scenario.schema import Scenario
 
 BASE: dict[str, Any] = {
@@ -210,6 +213,25 @@ def test_unknown_names_in_a_tempo() -> None:
     assert found["actors.b.tempo.0.excited_by.0.by"] == "unknown actor 'aa'; did you mean 'a'?"
 
 
+def test_a_condition_of_250_terms_compiles() -> None:
+    # A user's sum of 250 counts once exhausted the stack of the recursive compiler.
+    document = scenario_with()
+    terms = " + ".join(["count(attack, within=1)"] * 250)
+    document["actors"]["a"]["policy"][0]["when"] = f"{terms} > 0"
+    assert problems(document) == {}
+
+
+def test_a_very_long_expression_is_quoted_in_part() -> None:
+    document = scenario_with()
+    text = " + ".join(["count(attack)"] * 1001) + " > 0"
+    document["actors"]["a"]["policy"][0]["when"] = text
+    path, message = only_problem(document)
+    assert path == "actors.a.policy.0.when"
+    assert message.startswith(f"in expression {text[:200]!r}... ({len(text):,} characters): ")
+    assert "expression too long: at most 1000 operands" in message
+    assert len(message) < 400
+
+
 def test_unknown_name_in_an_outcome() -> None:
     document = scenario_with(outcomes=[{"id": "hot", "when": "days_at_or_above(5) > 0"}])
     path, message = only_problem(document)
@@ -394,6 +416,20 @@ def test_duplicate_outcome_ids() -> None:
     assert only_problem(document) == ("outcomes.2.id", "outcome id 'war' is used twice")
 
 
+def test_the_outcome_of_unmatched_runs_is_a_reserved_id() -> None:
+    document = scenario_with(
+        outcomes=[{"id": "war", "when": "max_rung >= 1"}, {"id": "unclassified", "when": "true"}]
+    )
+    assert only_problem(document) == (
+        "outcomes.1.id",
+        "the outcome id 'unclassified' is reserved for the runs no outcome matches; choose another",
+    )
+
+
+def test_the_reserved_outcome_is_the_engines() -> None:
+    assert check.UNCLASSIFIED == record.UNCLASSIFIED
+
+
 def test_claims_given_twice() -> None:
     document = scenario_with(perception={"claims": [{"actor": "a"}, {"actor": "a"}]})
     assert only_problem(document) == ("perception.claims.1.actor", "claims for 'a' are given twice")
@@ -499,3 +535,88 @@ def test_misattribution_shares_from_parameters_are_summed() -> None:
     path, message = only_problem(document)
     assert path == "perception.misattribution.1.probability"
     assert "add up to 1.3 for 'attack', more than 1" in message
+
+
+# -- literals the samplers must draw from -----------------------------------------------
+
+
+def test_sampler_limits_are_the_samplers_own() -> None:
+    limits = sampler_limits()
+    rng.poisson_parameters(limits["poisson"], 1)
+    rng.negative_binomial_parameters(limits["negative_binomial"], 1.0, 1)
+    with pytest.raises(ValueError, match="lam must lie in"):
+        rng.poisson_parameters(math.nextafter(limits["poisson"], math.inf), 1)
+    with pytest.raises(ValueError, match="mean must lie in"):
+        rng.negative_binomial_parameters(math.nextafter(limits["negative_binomial"], 2e15), 1.0, 1)
+    assert 9.2e18 < limits["poisson"] < 9.23e18
+
+
+@pytest.mark.parametrize(
+    ("casualties", "message"),
+    [
+        (
+            {"distribution": "poisson", "mean": 1e300},
+            "must be at most 9.22337e+18, the largest mean the Poisson sampler takes, got 1e+300",
+        ),
+        (
+            {"distribution": "negative_binomial", "mean": 1e16, "dispersion": 1},
+            "must be at most 1e+15, the largest mean the negative binomial sampler takes, "
+            "got 1e+16",
+        ),
+    ],
+)
+def test_a_casualty_mean_beyond_its_sampler_is_refused(
+    casualties: dict[str, Any], message: str
+) -> None:
+    document = scenario_with()
+    document["actions"]["attack"]["casualties"] = {"target": casualties}
+    assert only_problem(document) == ("actions.attack.casualties.target.mean", message)
+
+
+@pytest.mark.parametrize(
+    "casualties",
+    [
+        {"distribution": "fixed", "mean": 1e300},  # given as it is, never drawn
+        {"distribution": "poisson", "mean": 9.2e18},
+        {"distribution": "negative_binomial", "mean": 1e15, "dispersion": 1},
+        {"distribution": "poisson", "mean": "chance * 1e300"},  # checked as the run draws
+    ],
+)
+def test_casualty_means_the_engine_takes_pass(casualties: dict[str, Any]) -> None:
+    document = scenario_with()
+    document["actions"]["attack"]["casualties"] = {"target": casualties}
+    assert problems(document) == {}
+
+
+def test_tempo_rates_beyond_the_poisson_sampler_are_refused() -> None:
+    document = scenario_with()
+    document["actors"]["b"]["tempo"] = [
+        {
+            "action": "attack",
+            "target": "a",
+            "base_rate": 1e300,
+            "initial_excitation": 1e300,
+            "excited_by": [{"action": "parley", "jump": 1e300}, {"action": "attack", "jump": 1}],
+        }
+    ]
+    found = problems(document)
+    assert set(found) == {
+        "actors.b.tempo.0.base_rate",
+        "actors.b.tempo.0.initial_excitation",
+        "actors.b.tempo.0.excited_by.0.jump",
+    }
+    assert found["actors.b.tempo.0.base_rate"] == (
+        "must be at most 9.22337e+18, the largest rate the Poisson sampler draws a tempo's "
+        "daily count from, got 1e+300"
+    )
+
+
+def test_inflation_sigma_from_a_parameter_is_bounded() -> None:
+    document = scenario_with(
+        parameters={"chance": {"value": 0.5}, "spread": {"value": 11}},
+        perception={"claims": [{"actor": "a", "enemy_inflation_sigma": "spread"}]},
+    )
+    assert only_problem(document) == (
+        "perception.claims.0.enemy_inflation_sigma",
+        "parameter 'spread' is 11; this field needs [0, 10]",
+    )

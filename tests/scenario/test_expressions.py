@@ -13,6 +13,8 @@ import pytest
 
 from escalation.scenario.expressions import (
     FUNCTIONS,
+    MAX_NESTING,
+    MAX_TERMS,
     OUTCOME_FUNCTIONS,
     ExpressionError,
     parse_expression,
@@ -173,6 +175,60 @@ def test_columns_count_leading_spaces(text: str, column: int) -> None:
 )
 def test_empty_or_multiline_expression_is_refused(text: str, message: str) -> None:
     with pytest.raises(ExpressionError, match=message):
+        parse_expression(text)
+
+
+# -- long and deep expressions --------------------------------------------------------
+
+
+def test_a_long_sum_parses_without_recursion() -> None:
+    # The tree of a sum leans left one level per term: 1000 levels, deeper than the
+    # stack allows a recursive check.
+    text = " + ".join(["count(raid, within=1)"] * MAX_TERMS) + " > 0"
+    assert isinstance(parse_expression(text), ast.Compare)
+
+
+def test_an_operator_refused_deep_in_a_long_chain_is_found() -> None:
+    error = refusal(" + ".join(["x"] * 500) + " | y")
+    assert "the operator BitOr is not allowed" in str(error)
+
+
+def test_a_chain_longer_than_the_limit_is_refused() -> None:
+    error = refusal("1 + " + " - ".join(["x"] * MAX_TERMS))
+    message = f"expression too long: at most {MAX_TERMS} operands joined by operators"
+    assert message in str(error)
+    assert f"got {MAX_TERMS + 1}" in str(error)
+    assert error.column == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        # The column is that of the first level too many.
+        ("-" * (MAX_NESTING + 5) + "x", MAX_NESTING + 1),
+        ("1 + " + "abs(" * MAX_NESTING + "x" + ")" * MAX_NESTING, 5 + 4 * (MAX_NESTING - 1)),
+        (" if c else ".join(["1"] * (MAX_NESTING + 1)), 1 + len("1 if c else ") * MAX_NESTING),
+    ],
+    ids=["unary", "calls", "conditionals"],
+)
+def test_nesting_deeper_than_the_limit_is_refused_at_its_level(text: str, column: int) -> None:
+    error = refusal(text)
+    assert f"expression too deeply nested: at most {MAX_NESTING} levels" in str(error)
+    assert error.column == column
+
+
+def test_nesting_up_to_the_limit_is_admitted() -> None:
+    assert isinstance(parse_expression("-" * (MAX_NESTING - 1) + "x"), ast.UnaryOp)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [" + ".join(["x"] * 5000), "not " * 100_000 + "x", "-" * 100_000 + "x"],
+    ids=["sum of 5000", "100000 nots", "100000 minuses"],
+)
+def test_a_tree_too_large_for_the_parser_is_refused_with_a_message(text: str) -> None:
+    # CPython's parser itself gives up on these (RecursionError, MemoryError).
+    with pytest.raises(ExpressionError, match="expression too long or too deeply nested"):
         parse_expression(text)
 
 

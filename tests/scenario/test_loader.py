@@ -6,9 +6,12 @@ are written only to ``tmp_path``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -228,6 +231,36 @@ def test_nan_and_inf_are_refused(tiny: str, old: str, new: str, message: str) ->
         load_scenario_text(tiny.replace(old, new))
 
 
+def test_a_whole_number_beyond_floats_is_refused(tiny: str) -> None:
+    # float() of it would raise OverflowError: no traceback, a message.
+    huge = "1" + "0" * 400
+    message = r"policy\[0\]\.probability: must be a finite number, got a whole number of 401 digits"
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario_text(tiny.replace("probability: 0.5", f"probability: {huge}"))
+
+
+@pytest.mark.parametrize(
+    "delay", ["[0, 4611686018427387904]", "[0, 18446744073709551616]", "[0, 100000000]", "36501"]
+)
+def test_a_delay_beyond_the_longest_horizon_is_refused(tiny: str, delay: str) -> None:
+    text = tiny.replace("probability: 0.5", f"probability: 0.5\n        delay: {delay}")
+    message = r"policy\[0\]\.delay: delay must be at most 36500 days \(the longest horizon\)"
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario_text(text)
+
+
+def test_a_delay_of_the_longest_horizon_is_taken(tiny: str) -> None:
+    text = tiny.replace("probability: 0.5", "probability: 0.5\n        delay: [0, 36500]")
+    assert load_scenario_text(text).actors["a"].policy[0].delay == (0, 36500)
+
+
+def test_a_wider_spread_of_claims_than_the_bound_is_refused(tiny: str) -> None:
+    text = tiny + "perception:\n  claims:\n    - {actor: a, enemy_inflation_sigma: 1000}\n"
+    message = r"perception\.claims\[0\]\.enemy_inflation_sigma: must be at most 10, got 1000"
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario_text(text)
+
+
 def test_literal_choice_suggests_the_close_one(tiny: str) -> None:
     text = tiny.replace("Country B\n    kind: state", "Country B\n    kind: stat")
     message = r"actors\.b\.kind: expected 'state', .* got 'stat'; did you mean 'state'\?"
@@ -333,6 +366,58 @@ def test_extends_missing_file_is_reported_at_the_extends_line(write: Write) -> N
         ScenarioError, match=r"child\.yaml:2:1: extends: cannot read 'nowhere\.yaml'"
     ):
         load_scenario(path)
+
+
+@contextlib.contextmanager
+def _unblocked(fifo: Path, every: float = 5.0) -> Iterator[None]:
+    """Open the write end of ``fifo`` every few seconds while the block runs, so that
+    a reader waiting in open() for a writer returns instead of hanging the test."""
+    done = threading.Event()
+
+    def release() -> None:
+        while not done.wait(every):
+            with contextlib.suppress(OSError):  # no reader is waiting
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    thread = threading.Thread(target=release, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_is_refused_before_it_is_read(write: Write, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    child = write("child.yaml", "name: child\nextends: fifo.yaml\n")
+    with _unblocked(fifo):
+        message = "cannot read the file: it is a FIFO (named pipe), not a regular file"
+        with pytest.raises(ScenarioError, match=rf"fifo\.yaml: {re.escape(message)}"):
+            load_scenario(fifo)
+        message = r"child\.yaml:2:1: extends: cannot read 'fifo\.yaml' .*: it is a FIFO"
+        with pytest.raises(ScenarioError, match=message):
+            load_scenario(child)
+
+
+@pytest.mark.parametrize(
+    ("where", "kind"),
+    [
+        pytest.param(
+            "/dev/null",
+            "a character device",
+            marks=pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null"),
+        ),
+        ("", "a directory"),
+    ],
+)
+def test_anything_but_a_regular_file_is_refused(tmp_path: Path, where: str, kind: str) -> None:
+    with pytest.raises(
+        ScenarioError, match=f"cannot read the file: it is {kind}, not a regular file"
+    ):
+        load_scenario(where or tmp_path)
 
 
 # -- 7. empty files and other top levels --------------------------------------------

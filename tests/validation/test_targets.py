@@ -114,6 +114,29 @@ def test_range_must_be_ordered_and_interval_a_share(write: Write, targets_text: 
     assert "interval: must be < 1" in found
 
 
+def test_an_empty_action_list_is_refused(write: Write, targets_text: str) -> None:
+    text = targets_text.replace("    action: attack\n", "    action: []\n")
+    with pytest.raises(TargetsError) as excinfo:
+        load_targets(write("t.yaml", text))
+    (message,) = problems(excinfo)
+    line = line_of(text, "action: []")
+    assert message.endswith(f"t.yaml:{line}:5: targets[2].action: must have at least 1 item, got 0")
+
+
+@pytest.mark.parametrize("within", ["36501", "100000000000000000000"])
+def test_a_window_beyond_the_longest_horizon_is_refused(
+    write: Write, targets_text: str, within: str
+) -> None:
+    text = targets_text.replace("    within: 10\n", f"    within: {within}\n")
+    with pytest.raises(TargetsError) as excinfo:
+        load_targets(write("t.yaml", text))
+    (message,) = problems(excinfo)
+    assert message.endswith(
+        f"t.yaml:{line_of(text, 'within:')}:5: targets[1].within: must be at most 36500 days "
+        f"(the longest horizon), got {within}"
+    )
+
+
 def test_duplicate_target_ids_are_refused(write: Write, targets_text: str) -> None:
     text = targets_text.replace("id: attacks", "id: strike_delay")
     with pytest.raises(TargetsError, match="target id 'strike_delay' is used twice"):

@@ -22,6 +22,7 @@ import numpy as np
 from escalation.model import kernels
 from escalation.scenario.expressions import (
     ExpressionError,
+    binary_chain,
     parse_expression,
     suggest,
 )
@@ -194,7 +195,8 @@ def _parameters_only(node: ast.expr, context: CompileContext) -> bool:
     if isinstance(node, ast.UnaryOp):
         return _parameters_only(node.operand, context)
     if isinstance(node, ast.BinOp):
-        return _all_parameters_only([node.left, node.right], context)
+        first, links = binary_chain(node)
+        return _all_parameters_only([first, *(link.right for link in links)], context)
     if isinstance(node, ast.BoolOp):
         return _all_parameters_only(node.values, context)
     if isinstance(node, ast.Compare):
@@ -287,13 +289,7 @@ def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one
             return lambda state: -operand(state)
         return operand
     if isinstance(node, ast.BinOp):
-        left, right = _compile(node.left, context), _compile(node.right, context)
-        if isinstance(node.op, ast.Add):
-            summed = _SumOfReads.join(left, right)
-            if summed is not None:
-                return summed
-        op = _BINARY[type(node.op)]
-        return lambda state: op(left(state), right(state))
+        return _compile_chain(node, context)
     if isinstance(node, ast.BoolOp):
         parts = [_compile(value, context) for value in node.values]
         combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
@@ -323,6 +319,36 @@ def _compile(node: ast.expr, context: CompileContext) -> Fn:  # noqa: C901 - one
     if isinstance(node, ast.Call):
         return _compile_call(node, context)
     raise ExpressionError(f"cannot compile {type(node).__name__}", _column(node))
+
+
+def _compile_chain(node: ast.BinOp, context: CompileContext) -> Fn:
+    """``a + b - c ...``, applied left to right in a loop: a long sum of terms costs
+    neither compiling nor evaluating a level of recursion per term."""
+    first, links = binary_chain(node)
+    function = _compile(first, context)
+    steps: list[tuple[Callable[[Any, Any], Any], Fn]] = []
+    for link in links:
+        right = _compile(link.right, context)
+        if not steps and isinstance(link.op, ast.Add):
+            summed = _SumOfReads.join(function, right)
+            if summed is not None:
+                function = summed
+                continue
+        steps.append((_BINARY[type(link.op)], right))
+    if not steps:
+        return function
+    if len(steps) == 1:
+        (op, right), left = steps[0], function
+        return lambda state: op(left(state), right(state))
+    start = function
+
+    def chain(state: BlockState) -> Any:
+        value = start(state)
+        for op, operand in steps:
+            value = op(value, operand(state))
+        return value
+
+    return chain
 
 
 def _compile_compare(node: ast.Compare, context: CompileContext) -> Fn:

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from escalation import rng
 from escalation.model import kernels
 from escalation.model.compiler import BUILTIN_ACTOR_VARIABLES, ObservationKey
-from escalation.model.plan import ClaimPlan, Plan, at, resolve
+from escalation.model.plan import ClaimPlan, Number, Plan, at, resolve
 from escalation.model.state import (
     BlockState,
     ObservationTracker,
@@ -21,6 +21,7 @@ from escalation.model.state import (
     RouteTable,
     _Track,
 )
+from escalation.scenario.schema import MAX_INFLATION_SIGMA
 
 if TYPE_CHECKING:
     from escalation.model.actors import Event
@@ -193,8 +194,14 @@ class BlockRecorder:
                     )
         self.claims = {
             actor: ClaimPlan(
-                resolve(median, params, f"claims of {actor}: enemy_inflation_median", 0, math.inf),
-                resolve(sigma, params, f"claims of {actor}: enemy_inflation_sigma", 0, math.inf),
+                _positive(median, params, f"claims of {actor}: enemy_inflation_median"),
+                resolve(
+                    sigma,
+                    params,
+                    f"claims of {actor}: enemy_inflation_sigma",
+                    0.0,
+                    MAX_INFLATION_SIGMA,
+                ),
                 resolve(share, params, f"claims of {actor}: own_admitted_share", 0.0, 1.0),
             )
             for actor, (median, sigma, share) in plan.claims.items()
@@ -565,6 +572,14 @@ class BlockRecorder:
             "cycle_length_max": longest,
             "first_cycle_day": first,
         }
+
+
+def _positive(value: Number, params: dict[str, float], what: str) -> Any:
+    """`resolve` for a number that must be > 0, as a sweep may set it to 0."""
+    number = resolve(value, params, what, 0.0, math.inf)
+    if np.any(np.asarray(number) == 0):
+        raise ModelError(f"{what}: must be > 0, got 0")
+    return number
 
 
 def _counts_dead(name: str, plan: Plan) -> bool:

@@ -8,12 +8,20 @@ their lines.
 
 from __future__ import annotations
 
+import functools
+import math
+import struct
 from collections.abc import Callable, Mapping
 
 from escalation.scenario.expressions import RESERVED_NAMES, ExpressionError, suggest
-from escalation.scenario.schema import Quantity, Scenario, Variable
+from escalation.scenario.schema import MAX_INFLATION_SIGMA, Quantity, Scenario, Variable
 
-__all__ = ["check_references"]
+__all__ = ["UNCLASSIFIED", "check_references", "sampler_limits"]
+
+UNCLASSIFIED = "unclassified"
+"""The outcome the engine gives a run that no outcome matched, so no outcome's id
+(:data:`escalation.model.record.UNCLASSIFIED`, not imported: validating a scenario
+does not load the model's Mesa agents)."""
 
 Path = tuple[str | int, ...]
 Problems = list[tuple[Path, str]]
@@ -47,12 +55,20 @@ def check_references(scenario: Scenario) -> Problems:
         try:
             compiled = compile_expression(text, context)
         except ExpressionError as error:
-            problems.append((path, f"in expression {text!r}: {error}"))
+            problems.append((path, f"in expression {_shown(text)}: {error}"))
             return
         if probability and compiled.constant is not None and not 0 <= compiled.constant <= 1:
             problems.append(
                 (path, f"{text!r} is {compiled.constant:g}; a probability must be in [0, 1]")
             )
+
+    def drawable(path: Path, value: Quantity | None, sampler: str, what: str) -> None:
+        """A literal the sampler must draw from (an expression is checked as it runs)."""
+        if value is None or isinstance(value, str):
+            return
+        limit = sampler_limits()[sampler]
+        if value > limit:
+            problems.append((path, f"must be at most {limit:g}, the largest {what}, got {value:g}"))
 
     def name(path: Path, value: str | None, table: Mapping[str, object], kind: str) -> None:
         if value is not None and value not in table:
@@ -67,6 +83,10 @@ def check_references(scenario: Scenario) -> Problems:
             )
         for side, spec in action.casualties.items():
             expression(base + ("casualties", side, "mean"), spec.mean)
+            sampler = _SAMPLERS.get(spec.distribution)  # a fixed mean is not drawn from
+            if sampler is not None:
+                what = f"mean the {sampler} sampler takes"
+                drawable(base + ("casualties", side, "mean"), spec.mean, spec.distribution, what)
             if spec.dispersion is not None:
                 expression(base + ("casualties", side, "dispersion"), spec.dispersion)
         for number, effect in enumerate(action.effects):
@@ -122,11 +142,14 @@ def check_references(scenario: Scenario) -> Problems:
                 targeted.setdefault(tempo.action, []).append(path)
             for field in ("base_rate", "alpha", "beta", "initial_excitation"):
                 expression(path + (field,), getattr(tempo, field), owner=actor_name)
+            for field in ("base_rate", "initial_excitation"):
+                drawable(path + (field,), getattr(tempo, field), "poisson", _RATE)
             for index, excitation in enumerate(tempo.excited_by):
                 cross = path + ("excited_by", index)
                 name(cross + ("action",), excitation.action, actions, "action")
                 name(cross + ("by",), excitation.by, actors, "actor")
                 expression(cross + ("jump",), excitation.jump, owner=actor_name)
+                drawable(cross + ("jump",), excitation.jump, "poisson", _RATE)
     for action_name, paths in targeted.items():
         targeted_action = actions.get(action_name)
         if targeted_action is not None and "target" in targeted_action.casualties:
@@ -209,17 +232,78 @@ def check_references(scenario: Scenario) -> Problems:
             problems.append((path + ("actor",), f"claims for {claims.actor!r} are given twice"))
         claimants.add(claims.actor)
         parameter(path + ("enemy_inflation_median",), claims.enemy_inflation_median, 1e-300, inf)
-        parameter(path + ("enemy_inflation_sigma",), claims.enemy_inflation_sigma, 0.0, inf)
+        sigma = claims.enemy_inflation_sigma
+        parameter(path + ("enemy_inflation_sigma",), sigma, 0.0, MAX_INFLATION_SIGMA)
         parameter(path + ("own_admitted_share",), claims.own_admitted_share, 0.0, 1.0)
 
     seen: set[str] = set()
     for number, outcome in enumerate(scenario.outcomes):
         path = ("outcomes", number)
-        if outcome.id in seen:
+        if outcome.id == UNCLASSIFIED:
+            problems.append(
+                (
+                    path + ("id",),
+                    f"the outcome id {UNCLASSIFIED!r} is reserved for the runs no outcome "
+                    "matches; choose another",
+                )
+            )
+        elif outcome.id in seen:
             problems.append((path + ("id",), f"outcome id {outcome.id!r} is used twice"))
         seen.add(outcome.id)
         expression(path + ("when",), outcome.when, outcome=True)
     return problems
+
+
+def _shown(text: str) -> str:
+    """An expression as a message quotes it: in full, unless it is very long (its
+    column then says where)."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:_SHOWN]!r}... ({len(text):,} characters)"
+
+
+_SHOWN = 200
+_SAMPLERS = {"poisson": "Poisson", "negative_binomial": "negative binomial"}
+_RATE = "rate the Poisson sampler draws a tempo's daily count from"
+
+
+@functools.cache
+def sampler_limits() -> dict[str, float]:
+    """The largest mean each count sampler of :mod:`escalation.rng` takes, by
+    casualty distribution (``"poisson"`` also bounds a tempo's daily rate)."""
+    from escalation import rng
+
+    return {
+        "poisson": _largest_accepted(lambda mean: rng.poisson_parameters(mean, 1)),
+        "negative_binomial": _largest_accepted(
+            lambda mean: rng.negative_binomial_parameters(mean, 1.0, 1)
+        ),
+    }
+
+
+def _largest_accepted(check: Callable[[float], object]) -> float:
+    """The largest number that ``check`` accepts, ``check`` accepting 0 and refusing
+    (ValueError) everything above some bound: the bound of a sampler's own parameter
+    check, found by bisection on the bits of the non-negative floats, which order
+    as the floats do."""
+    accepted, refused = _bits(0.0), _bits(math.inf)
+    while refused - accepted > 1:
+        middle = (accepted + refused) // 2
+        try:
+            check(_number(middle))
+        except ValueError:
+            refused = middle
+        else:
+            accepted = middle
+    return _number(accepted)
+
+
+def _bits(number: float) -> int:
+    return int(struct.unpack("<q", struct.pack("<d", number))[0])
+
+
+def _number(bits: int) -> float:
+    return float(struct.unpack("<d", struct.pack("<q", bits))[0])
 
 
 def _bounds(variable: Variable) -> tuple[float, float]:

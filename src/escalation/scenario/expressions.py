@@ -19,9 +19,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "FUNCTIONS",
+    "MAX_NESTING",
+    "MAX_TERMS",
     "OUTCOME_FUNCTIONS",
     "ExpressionError",
     "FunctionSpec",
+    "binary_chain",
     "parse_expression",
     "suggest",
 ]
@@ -80,6 +83,15 @@ OUTCOME_FUNCTIONS: dict[str, FunctionSpec] = {
     "spells": FunctionSpec(("variable",), doc="times a boolean world variable became true"),
     "days_with": FunctionSpec(("variable",), doc="days a boolean world variable was true"),
 }
+
+MAX_TERMS = 1000
+"""Most operands one chain of binary operators joins (``a + b - c * d ...``): far more
+than any condition needs, and far fewer than CPython's parser can build a tree of."""
+
+MAX_NESTING = 100
+"""Deepest nesting of an expression: brackets, calls, unary operators, conditionals
+and right operands each add a level; a chain of binary operators is one level, however
+long.  Checking and compiling recurse once per level."""
 
 RESERVED_NAMES = frozenset(
     {"true", "false", "True", "False", "inf", "day", "rung", "max_rung", "self"}
@@ -162,14 +174,68 @@ def parse_expression(text: str, *, outcome: bool = False) -> ast.expr:
         # CPython reports offset 0 (or none) for an expression cut short: point past its end.
         offset = error.offset if error.offset else len(stripped) + 1
         raise ExpressionError(f"syntax error: {error.msg}", offset + lead) from None
+    except (RecursionError, MemoryError):
+        # CPython's parser gives up on a tree thousands of levels deep this way.
+        raise ExpressionError(
+            f"expression too long or too deeply nested: at most {MAX_TERMS} operands "
+            f"joined by operators in a row and {MAX_NESTING} levels of nesting"
+        ) from None
     if lead:
         # Columns count within the text as written, leading spaces included.
         for node in ast.walk(tree):
             if isinstance(node, ast.expr | ast.keyword):
                 node.col_offset += lead
+    _check_size(tree.body)
     functions = {**FUNCTIONS, **OUTCOME_FUNCTIONS} if outcome else FUNCTIONS
     _check(tree.body, functions, outcome)
     return tree.body
+
+
+def binary_chain(node: ast.BinOp) -> tuple[ast.expr, list[ast.BinOp]]:
+    """The first operand of a chain of binary operators and its operations, in the
+    order they apply: ``a + b - c`` gives ``a`` and the operations ``+ b`` and ``- c``.
+
+    Python's tree leans left, one level per operator; walked here without recursion,
+    so that a long sum costs no stack.
+    """
+    links: list[ast.BinOp] = []
+    operand: ast.expr = node
+    while isinstance(operand, ast.BinOp):
+        links.append(operand)
+        operand = operand.left
+    links.reverse()
+    return operand, links
+
+
+def _check_size(tree: ast.expr) -> None:
+    """Refuse an expression longer or deeper than the checks and the compiler recurse
+    through (walked without recursion, so that the refusal is a message, not a crash)."""
+    pending: list[tuple[ast.expr, int]] = [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_NESTING:
+            raise ExpressionError(
+                f"expression too deeply nested: at most {MAX_NESTING} levels "
+                "(brackets, calls, operators, conditionals)",
+                _column(node),
+            )
+        children: list[ast.expr]
+        if isinstance(node, ast.BinOp):
+            first, links = binary_chain(node)
+            if len(links) + 1 > MAX_TERMS:
+                raise ExpressionError(
+                    f"expression too long: at most {MAX_TERMS} operands joined by "
+                    f"operators (+, -, *, ...) in a row, got {len(links) + 1}",
+                    _column(node),
+                )
+            children = [first, *(link.right for link in links)]
+        else:
+            children = [
+                child.value if isinstance(child, ast.keyword) else child
+                for child in ast.iter_child_nodes(node)
+                if isinstance(child, ast.expr | ast.keyword)
+            ]
+        pending.extend((child, depth + 1) for child in children)
 
 
 def _check(node: ast.AST, functions: dict[str, FunctionSpec], outcome: bool) -> None:
@@ -193,12 +259,15 @@ def _check(node: ast.AST, functions: dict[str, FunctionSpec], outcome: bool) -> 
             _check(value, functions, outcome)
         return
     if isinstance(node, ast.BinOp):
-        if not isinstance(node.op, _BINARY):
-            raise ExpressionError(
-                f"the operator {type(node.op).__name__} is not allowed", _column(node)
-            )
-        _check(node.left, functions, outcome)
-        _check(node.right, functions, outcome)
+        first, links = binary_chain(node)
+        for link in reversed(links):
+            if not isinstance(link.op, _BINARY):
+                raise ExpressionError(
+                    f"the operator {type(link.op).__name__} is not allowed", _column(link)
+                )
+        _check(first, functions, outcome)
+        for link in links:
+            _check(link.right, functions, outcome)
         return
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, _UNARY):

@@ -5,7 +5,8 @@ which builds only mappings, lists, strings, numbers, booleans, nulls and dates.
 On top of ``yaml.safe_load`` this module keeps the file, line and column of every
 node; refuses keys written twice (PyYAML keeps the last) and keys that are not
 strings; caps a document at :data:`MAX_NODES` nodes after alias expansion and a
-file at :data:`MAX_FILE_BYTES` bytes ("billion laughs"); merges ``extends:`` chains
+file at :data:`MAX_FILE_BYTES` bytes ("billion laughs"); reads regular files only (a
+FIFO would wait for a writer, a device may never end); merges ``extends:`` chains
 and applies ``--set PATH=VALUE`` overrides.  Every problem is reported at once, in
 a :class:`~escalation.scenario.errors.ScenarioError`.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -261,9 +263,30 @@ def _too_large() -> str:
     return f"the file is larger than {MAX_FILE_BYTES:,} bytes; no scenario is that large"
 
 
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
 def _read(file: str) -> str:
-    """The text of ``file``; OSError if it cannot be opened."""
-    with open(file, "rb") as stream:
+    """The text of ``file``; OSError if it cannot be opened or is not a regular file."""
+    # Opened without blocking (a FIFO would wait for a writer) and refused before a
+    # byte is read if it is not a regular file (a device may never end).
+    descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _NOT_REGULAR if test(mode)), "a special file")
+            raise OSError(f"it is {kind}, not a regular file")
+        stream = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with stream:
         raw = stream.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         raise _fail(file, _too_large())

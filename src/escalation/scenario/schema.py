@@ -12,9 +12,11 @@ reported at once.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AllowInfNan,
     BaseModel,
     ConfigDict,
@@ -34,6 +36,8 @@ __all__ = [
     "Detection",
     "Effect",
     "Excitation",
+    "MAX_HORIZON_DAYS",
+    "MAX_INFLATION_SIGMA",
     "Misattribution",
     "Outcome",
     "Parameter",
@@ -49,11 +53,33 @@ __all__ = [
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """An identifier: lower case letters, digits and underscores, starting with a letter."""
 
+
+def _within_floats(value: int) -> int:
+    # The engine computes in float64: a longer whole number would fail in float().
+    if abs(value) > sys.float_info.max:
+        raise ValueError(
+            f"must be a finite number, got a whole number of {len(str(abs(value)))} digits "
+            "(beyond 1.8e308)"
+        )
+    return value
+
+
+Whole = Annotated[StrictInt, AfterValidator(_within_floats)]
 # Finite only: a NaN bound makes every comparison false, so `min: .nan` would
 # switch a range check off without a word, and an infinite claim ratio is no number.
-Number = StrictInt | Annotated[StrictFloat, AllowInfNan(False)]
-Quantity = StrictInt | StrictFloat | str
+Number = Whole | Annotated[StrictFloat, AllowInfNan(False)]
+Quantity = Whole | StrictFloat | str
 """A literal number, or an expression evaluated per run (a parameter name is the simplest)."""
+
+MAX_HORIZON_DAYS = 36500
+"""The longest horizon, a hundred years; no delay or targets window is longer."""
+
+MAX_INFLATION_SIGMA = 10.0
+"""The largest ``enemy_inflation_sigma``.  The generator's normal deviates lie within
++-8.57 (Box-Muller from a uniform of at least 2**-53: sqrt(106 ln 2)), so a claim ratio
+stays within exp(+-85.7), about 1.7e37 times its median, and claimed dead stay finite
+(the ratio itself would overflow from a sigma of 709.8 / 8.57 = 82.8).  A sigma of 10
+already spreads one claim in twenty beyond a factor exp(19.6), 3e8, from the median."""
 
 
 def _finite(value: float, what: str) -> float:
@@ -206,6 +232,11 @@ class Rule(_Frozen):
             raise ValueError(f"delay must not be negative, got {low}")
         if high < low:
             raise ValueError(f"delay [low, high] needs low <= high, got [{low}, {high}]")
+        if high > MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"delay must be at most {MAX_HORIZON_DAYS} days (the longest horizon), "
+                f"got [{low}, {high}]"
+            )
         return value
 
 
@@ -449,7 +480,13 @@ class Claims(_Frozen):
     @field_validator("enemy_inflation_sigma")
     @classmethod
     def _sigma(cls, value: Quantity) -> Quantity:
-        return _check_quantity(value, low=0.0, high=None)
+        value = _check_quantity(value, low=0.0, high=None)
+        if not isinstance(value, str) and value > MAX_INFLATION_SIGMA:
+            raise ValueError(
+                f"must be at most {MAX_INFLATION_SIGMA:g}, got {value:g} (a wider log-scale "
+                "spread makes claims that no record supports, and can overflow)"
+            )
+        return value
 
     @field_validator("own_admitted_share")
     @classmethod
@@ -479,7 +516,7 @@ class Scenario(_Frozen):
     title: str = ""
     description: str = ""
     source: str = Field("", description="What the scenario is built from.")
-    horizon_days: StrictInt = Field(365, gt=0, le=36500)
+    horizon_days: StrictInt = Field(365, gt=0, le=MAX_HORIZON_DAYS)
     runs: StrictInt = Field(1000, gt=0)
     seed: StrictInt | None = Field(None, ge=0)
     ladder: tuple[Rung, ...] = Field(min_length=1)

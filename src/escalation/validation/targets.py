@@ -67,7 +67,7 @@ from escalation.scenario.errors import (
     problems_from_validation,
 )
 from escalation.scenario.loader import resolved_document
-from escalation.scenario.schema import Scenario
+from escalation.scenario.schema import MAX_HORIZON_DAYS, Scenario
 
 __all__ = [
     "PASS_RULES",
@@ -188,7 +188,9 @@ class Target(_Frozen):
         "between two acts of one episode.",
     )
     side: Literal["target", "actor", "both"] | None = None
-    action: tuple[Name, ...] | None = None
+    action: Annotated[tuple[Name, ...], Field(min_length=1)] | None = Field(
+        None, description="One action or a list of them."
+    )
     actor: Name | None = None
     column: str | None = None
     scale: Literal["none", "per_month", "per_year"] | None = None
@@ -198,6 +200,15 @@ class Target(_Frozen):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return _as_tuple(value)
+
+    @field_validator("within")
+    @classmethod
+    def _within_a_horizon(cls, value: int | None) -> int | None:
+        if value is not None and value > MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"must be at most {MAX_HORIZON_DAYS} days (the longest horizon), got {value}"
+            )
+        return value
 
     @field_validator("statistic")
     @classmethod
