@@ -533,6 +533,14 @@ def test_override_sets_a_field_the_file_omits(tiny: str) -> None:
     assert (scenario.actors["a"].policy[0].cooldown, scenario.title) == (4, "War")
 
 
+def test_a_value_the_command_line_set_is_not_blamed_on_the_file(tiny: str) -> None:
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario_text(tiny, overrides=["parameters.strike_chance.value=2"])
+    (problem,) = problems_of(excinfo)
+    assert problem.path == "parameters.strike_chance"
+    assert problem.message.endswith("(the command line set parameters.strike_chance.value)")
+
+
 def test_override_does_not_change_the_document_on_disk(write: Write, tiny: str) -> None:
     path = write("tiny.yaml", tiny)
     load_scenario(path, ["runs=99"])

@@ -154,8 +154,22 @@ class SourceMap(Mapping[Path, Position]):
         return Position(None, None, None)
 
     def problem(self, path: Path, message: str) -> Problem:
-        """A :class:`Problem` at ``path``, placed at its nearest known position."""
-        return Problem(*self.nearest(path), format_path(path), message)
+        """A :class:`Problem` at ``path``, placed at its nearest known position.
+
+        A problem placed in a file about a value that ``--set`` gave below it (a
+        parameter whose ``value`` the command line set) says so: the file's line
+        does not hold that value.
+        """
+        position = self.nearest(path)
+        if position.file != COMMAND_LINE:
+            below = [
+                format_path(other)
+                for other, at in self._positions.items()
+                if at.file == COMMAND_LINE and other[: len(path)] == path and len(other) > len(path)
+            ]
+            if below:
+                message += f" (the command line set {', '.join(sorted(below))})"
+        return Problem(*position, format_path(path), message)
 
 
 def format_path(path: Path) -> str:
