@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from escalation.kinds import MAX_HORIZON_DAYS
+
 __all__ = ["BadInput", "horizon_days", "main", "non_negative_int", "positive_int"]
 
 EXTENSIONS: tuple[str, ...] = (
@@ -54,10 +56,6 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
     return value
-
-
-MAX_HORIZON_DAYS = 36500
-"""The longest horizon a scenario may ask for (a hundred years), as in the schema."""
 
 
 def horizon_days(text: str) -> int:

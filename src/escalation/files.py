@@ -19,7 +19,7 @@ from pathlib import Path
 
 from escalation.errors import ResultsExistError
 
-__all__ = ["MANIFEST", "as_if_created", "check_file", "check_folder"]
+__all__ = ["MANIFEST", "as_if_created", "check_file", "check_folder", "check_place"]
 
 MANIFEST = "manifest.json"
 """The file that makes a folder a results folder (of any command)."""
@@ -52,12 +52,7 @@ def check_folder(out: str | os.PathLike[str], force: bool, flag: str = "--out") 
         above it; or its place cannot be written.
     """
     path = Path(out)
-    here = Path.cwd().resolve()
-    resolved = path.resolve()
-    if path.name in ("", ".", "..") or resolved == here or resolved in here.parents:
-        raise ResultsExistError(
-            f"{flag} {out}: the current folder or one above it; name a new folder for the results"
-        )
+    check_place(path, flag)
     if path.exists():
         if not path.is_dir():
             raise ResultsExistError(f"{path}: exists and is not a folder; choose another {flag}")
@@ -71,7 +66,6 @@ def check_folder(out: str | os.PathLike[str], force: bool, flag: str = "--out") 
                 f"{path}: holds files but is not a results folder (no {MANIFEST}), so --force "
                 f"does not replace it; choose another {flag}"
             )
-    _check_place(path, flag)
     return path
 
 
@@ -90,13 +84,30 @@ def check_file(out: str | os.PathLike[str], force: bool, flag: str = "-o") -> Pa
         raise ResultsExistError(
             f"{path} exists; choose another {flag} or pass --force to replace it"
         )
-    _check_place(path, flag)
+    _check_parent(path, flag)
     return path
 
 
-def _check_place(path: Path, flag: str) -> None:
-    """Refuse ``path`` unless its nearest existing parent is a folder this process can
-    write in (the folders below it are made when the output is written)."""
+def check_place(path: Path, flag: str = "--out") -> None:
+    """Refuse a results folder at ``path`` if it is the current folder or one above it,
+    or if its nearest existing parent is not a folder this process can write in (the
+    folders below it are made when the output is written).
+
+    Raises
+    ------
+    ResultsExistError
+        Saying which, and naming ``flag``.
+    """
+    here = Path.cwd().resolve()
+    resolved = path.resolve()
+    if path.name in ("", ".", "..") or resolved == here or resolved in here.parents:
+        raise ResultsExistError(
+            f"{flag} {path}: the current folder or one above it; name a new folder for the results"
+        )
+    _check_parent(path, flag)
+
+
+def _check_parent(path: Path, flag: str) -> None:
     parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent

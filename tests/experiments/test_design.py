@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from escalation import Scenario
 from escalation.experiments.design import (
+    MAX_DESIGN_POINTS,
     DesignError,
     DesignFactor,
     DesignSpec,
@@ -129,6 +131,66 @@ def test_a_sobol_size_not_a_power_of_two_names_the_nearest(duel: Scenario) -> No
 def test_bad_design_settings_are_refused(duel: Scenario, spec: DesignSpec, message: str) -> None:
     with pytest.raises(DesignError, match=message):
         check_design(three_factors(duel), spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "message"),
+    [
+        (
+            DesignSpec("lhs", points=10**11),
+            "points",
+            "the lhs design would have 100,000,000,000 points; a design may have at most "
+            "10,000,000 points",
+        ),
+        (
+            DesignSpec("monte_carlo", points=10_000_001),
+            "points",
+            "the monte_carlo design would have 10,000,001 points",
+        ),
+        (
+            DesignSpec("sobol", samples=2**22, second_order=True),
+            "samples",
+            "the sobol design would have 33,554,432 points (4,194,304 samples x 8)",
+        ),
+        (
+            DesignSpec("morris", trajectories=2_500_001),
+            "trajectories",
+            "the morris design would have 10,000,004 points (2,500,001 trajectories x 4)",
+        ),
+    ],
+)
+def test_a_design_too_large_to_hold_is_refused_before_it_is_made(
+    duel: Scenario, spec: DesignSpec, field: str, message: str
+) -> None:
+    with pytest.raises(DesignError, match=re.escape(message)) as caught:
+        make_design(three_factors(duel), spec, 1)
+    assert caught.value.field == field
+    assert MAX_DESIGN_POINTS == 10_000_000
+
+
+def test_a_grid_too_large_to_hold_is_refused_before_it_is_made(duel: Scenario) -> None:
+    wide = DesignFactor(factor_from_spec(duel, "attack_chance", low=0, high=1, levels=10**11))
+    with pytest.raises(DesignError, match="attack_chance: 100,000,000,000 grid levels") as caught:
+        make_design([wide], DesignSpec("grid"), 1)
+    assert caught.value.factor == "attack_chance"
+    with pytest.raises(DesignError, match="100,000,000,000 grid levels"):
+        make_design([wide], DesignSpec("lhs", points=3), 1)  # levels are drawn from, too
+    factors = [
+        DesignFactor(factor_from_spec(duel, "attack_chance", low=0, high=1, levels=5000)),
+        DesignFactor(factor_from_spec(duel, "inert", low=0, high=10, levels=5000)),
+    ]
+    with pytest.raises(DesignError, match=r"would have 25,000,000 points \(5,000 attack_chance"):
+        make_design(factors, DesignSpec("grid"), 1)
+
+
+def test_a_wide_whole_number_range_is_drawn_without_listing_it() -> None:
+    wide = DesignFactor(Factor("population", 0.0, 1e12, integer=True))
+    values = wide.from_unit(np.array([0.0, 0.25, 0.5, 1.0]))
+    np.testing.assert_array_equal(values, [0.0, 250_000_000_000.0, 500_000_000_000.0, 1e12])
+    narrow = DesignFactor(Factor("resolve", 2.0, 5.0, integer=True))
+    u = np.linspace(0, 1, 101)
+    expected = np.array([2.0, 3.0, 4.0, 5.0])[np.minimum((u * 4).astype(int), 3)]
+    np.testing.assert_array_equal(narrow.from_unit(u), expected)
 
 
 def test_a_factor_given_twice_is_refused(duel: Scenario) -> None:

@@ -120,3 +120,37 @@ def test_analyze_discovers_where_war_prevails(
     assert "prim_war.parquet exists; pass --force" in capsys.readouterr().err
     assert main(["analyze", str(out), "--discover", "max_rung"]) == 2
     assert "give --threshold" in capsys.readouterr().err
+
+
+def test_analyze_says_when_no_point_of_the_sweep_succeeded(
+    tmp_path: Path, duel_file: Path, duel: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "points.csv"
+    table.write_text("answer_chance\n0.8\n0.9\n")  # 2 * answer_chance is no probability
+    factors: list[DesignFactor] = []
+    experiment = command_line_experiment(
+        str(duel_file), factors, DesignSpec("table", table=str(table))
+    )
+    out = tmp_path / "failed"
+    run_sweep(sweep_spec(experiment, runs=3, horizon_days=5, seed=2), out)
+
+    for extra in (["--discover", "war"], []):
+        assert main(["analyze", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert "no point of the sweep succeeded (all 2 failed" in err
+        assert "one case flag per point" not in err
+    summary = pd.read_parquet(out / "summary.parquet")
+    with pytest.raises(ValueError, match="no point of the sweep succeeded"):
+        discover(summary, ["answer_chance"], "share_war", 0.5)
+
+
+@pytest.mark.parametrize("threshold", ["nan", "inf", "-inf"])
+def test_a_threshold_that_is_not_finite_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], threshold: str
+) -> None:
+    assert main(["analyze", str(tmp_path), "--discover", "war", f"--threshold={threshold}"]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --threshold: expected a finite number, got {threshold!r}" in err
+    summary = pd.DataFrame({"a": [0.1, 0.9], "share_war": [0.2, 0.8], "failed": [False, False]})
+    with pytest.raises(ValueError, match="the threshold must be a finite number"):
+        discover(summary, ["a"], "share_war", float(threshold))

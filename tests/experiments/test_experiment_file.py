@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from escalation.experiments import experiment as experiment_module
 from escalation.experiments.experiment import (
     ExperimentError,
     SweepSpec,
@@ -124,6 +125,34 @@ def test_design_may_be_named_alone(write: Write, duel_file: Path) -> None:
             ("runs: 50", "runs: 0"),
             "study.yaml:9:1: runs: must be >= 1, got 0",
         ),
+        (
+            ("runs: 50", "horizon_days: 99999"),
+            "study.yaml:9:1: horizon_days: must be <= 36500, got 99999",
+        ),
+        (
+            ("set: [horizon_days=20]", "set: [horizon_days=20, parameters.q.value=1]"),
+            "study.yaml:3:24: set[1]: parameters.q.value=1: no key 'q' at parameters",
+        ),
+        (
+            ("set: [horizon_days=20]", "set: [parameters.inert.value=50]"),
+            "study.yaml:3:7: set[0]: parameters.inert.value=50: parameters.inert: value must be "
+            "in [0, 10], got 50 (at ",
+        ),
+        (
+            ("set: [horizon_days=20]", "set: [actors.a.policy.hit.probability=1.5]"),
+            "study.yaml:3:7: set[0]: actors.a.policy.hit.probability=1.5: "
+            "actors.a.policy[0].probability: must be in [0, 1], got 1.5",
+        ),
+        (
+            ("design: {kind: sobol, samples: 8}", "design: {kind: lhs, points: 100000000000}"),
+            "study.yaml:8:21: design.points: the lhs design would have 100,000,000,000 points; "
+            "a design may have at most 10,000,000 points",
+        ),
+        (
+            ("runs: 50", "runs: 10000001"),
+            "study.yaml:9:1: runs: 10,000,001 runs per point; a sweep runs at most 10,000,000 "
+            "per point",
+        ),
     ],
 )
 def test_problems_name_file_line_and_path(
@@ -143,10 +172,34 @@ def test_every_problem_is_reported_at_once(write: Write, duel_file: Path) -> Non
     assert "50 is outside the parameter's domain [0, 10]" in problems[1]
 
 
-def test_a_missing_scenario_is_a_scenario_error(write: Write) -> None:
+def test_a_missing_scenario_is_placed_at_the_scenario_line(write: Write) -> None:
     path = write("study.yaml", GOOD.replace("duel.yaml", "nowhere.yaml"))
-    with pytest.raises(ScenarioError, match="nowhere.yaml: cannot read the file"):
-        spec_of(path)
+    problems = problems_of(path)
+    assert problems == [
+        f"{path}:2:1: scenario: cannot read the scenario 'nowhere.yaml' "
+        f"({path.parent / 'nowhere.yaml'}): no such file"
+    ]
+
+
+def test_a_scenario_wrong_in_itself_is_placed_in_the_scenario(
+    write: Write, duel_file: Path
+) -> None:
+    write("broken.yaml", duel_file.read_text(encoding="utf-8").replace("runs: 10", "runs: 0"))
+    problems = problems_of(write("study.yaml", GOOD.replace("duel.yaml", "broken.yaml")))
+    assert len(problems) == 1
+    assert problems[0].endswith("broken.yaml:3:1: runs: must be > 0, got 0")
+
+
+def test_a_sweep_of_too_many_runs_in_all_is_refused(
+    write: Write, duel_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit lowered so that the check needs no ten billion runs to show itself.
+    monkeypatch.setattr(experiment_module, "MAX_SWEEP_RUNS", 1000)
+    path = write("study.yaml", GOOD)
+    assert problems_of(path) == [
+        f"{path}:9:1: runs: 40 points x 50 runs per point = 2,000 runs in all; a sweep runs "
+        "at most 1,000 in all: give fewer points or fewer runs"
+    ]
 
 
 def test_an_empty_file_is_not_an_experiment(write: Write) -> None:

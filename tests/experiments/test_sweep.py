@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from escalation import EscalationModel, Scenario, run_scenario
+from escalation.cli import main
+from escalation.errors import ResultsError
 from escalation.experiments import sweep_folder
 from escalation.experiments.design import DesignFactor, DesignSpec
 from escalation.experiments.executors import local_pool
@@ -21,7 +23,7 @@ from escalation.experiments.factors import parse_vary
 from escalation.experiments.sweep import SweepBatch, SweepTask, run_batch, run_sweep, run_task
 from escalation.experiments.sweep_folder import read_sweep
 from escalation.report_text import wilson_interval
-from escalation.store import ResultsExistError
+from escalation.store import ResultsExistError, write_results
 
 GRID = ("attack_chance=0.1,0.4,0.7", "inert=1,9")
 
@@ -173,8 +175,11 @@ def test_a_complete_sweep_is_not_run_again(
 def test_another_experiment_in_the_folder_is_refused_unless_forced(
     grid_sweep: Path, duel_file: Path, duel: Scenario
 ) -> None:
+    (grid_sweep / ".lock").unlink()  # a sweep folder copied elsewhere has none
+    before = sorted(entry.name for entry in grid_sweep.iterdir())
     with pytest.raises(ResultsExistError, match=r"differs in: runs, seed\); choose another --out"):
         run_sweep(make_spec(duel_file, duel, runs=20, seed=4), grid_sweep)
+    assert sorted(entry.name for entry in grid_sweep.iterdir()) == before  # no lock written
     assert read_sweep(grid_sweep).manifest["runs_per_point"] == 40
     run_sweep(make_spec(duel_file, duel, runs=20, seed=4), grid_sweep, force=True)
     assert read_sweep(grid_sweep).manifest["runs_per_point"] == 20
@@ -190,6 +195,50 @@ def test_a_folder_that_is_not_a_sweep_is_left_alone(
     with pytest.raises(ResultsExistError, match="exists and is not a sweep folder"):
         run_sweep(make_spec(duel_file, duel), other)
     assert (other / "notes.txt").read_text() == "mine"
+    assert [entry.name for entry in other.iterdir()] == ["notes.txt"]  # not even a lock file
+    with pytest.raises(ResultsExistError, match="is not a results folder"):
+        run_sweep(make_spec(duel_file, duel), other, force=True)  # --force replaces results only
+    assert [entry.name for entry in other.iterdir()] == ["notes.txt"]
+
+
+def test_a_run_results_folder_is_refused_untouched(
+    tmp_path: Path, duel_file: Path, duel: Scenario
+) -> None:
+    results = tmp_path / "run"
+    write_results(run_scenario(duel, runs=3, seed=1, horizon_days=5), results)
+    before = sorted(entry.name for entry in results.iterdir())
+    with pytest.raises(ResultsExistError, match="exists and is not a sweep folder"):
+        run_sweep(make_spec(duel_file, duel), results)
+    assert sorted(entry.name for entry in results.iterdir()) == before
+
+
+def test_a_damaged_manifest_is_a_message_and_the_folder_is_left_alone(
+    tmp_path: Path, duel_file: Path, duel: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ResultsError, match=r"manifest.json: damaged, not a JSON manifest"):
+        run_sweep(make_spec(duel_file, duel), folder)
+    args = ["sweep", str(duel_file), "--vary", "inert=1,2", "--runs", "3", "--workers", "1"]
+    assert main([*args, "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "pass --force to replace the folder" in err
+    assert "Traceback" not in err
+    assert [entry.name for entry in folder.iterdir()] == ["manifest.json"]
+    assert (folder / "manifest.json").read_text(encoding="utf-8") == "{not json"
+    assert main([*args, "--out", str(folder), "--force"]) == 0
+    assert read_sweep(folder).manifest["points"] == 2
+
+
+def test_a_file_given_as_the_folder_is_refused(
+    tmp_path: Path, duel_file: Path, duel: Scenario
+) -> None:
+    path = tmp_path / "file"
+    path.write_text("mine", encoding="utf-8")
+    with pytest.raises(ResultsExistError, match="exists and is not a folder"):
+        run_sweep(make_spec(duel_file, duel), path)
+    assert path.read_text(encoding="utf-8") == "mine"
 
 
 def test_an_interrupted_sweep_resumes_to_the_same_results(

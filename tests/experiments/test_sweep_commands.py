@@ -78,7 +78,10 @@ def test_failed_points_are_listed(
     assert main([*args, "--out", str(tmp_path / "some"), "--workers", "1"]) == 0
     printed = capsys.readouterr().out
     assert "1 point failed (recorded in summary.parquet):" in printed
-    assert "point 1 (answer_chance=0.9): ModelError: b.answer.probability: a probability" in printed
+    assert (
+        "point 1 (answer_chance=0.9): ModelError: actors.b.policy[0].probability: a probability"
+        in printed
+    )
     write("points.csv", "answer_chance\n0.8\n0.9\n")
     assert main([*args, "--out", str(tmp_path / "all"), "--workers", "1"]) == 2
     assert "2 points failed" in capsys.readouterr().out
@@ -120,6 +123,53 @@ def test_failed_points_are_listed(
             ["--vary", "inert=1,2", "--scheduler", "nonsense", "--workers", "1"],
             "cannot reach the Dask scheduler at nonsense",
         ),
+        (
+            ["--vary", "inert=0:10", "--design", "morris", "--trajectories", "1"],
+            "<command line>: --trajectories: must be >= 2, got 1",
+        ),
+        (
+            ["--vary", "inert=0:10", "--design", "morris", "--trajectories", "2", "--levels", "1"],
+            "<command line>: --levels: must be >= 2, got 1",
+        ),
+        (
+            ["--vary", "inert=0:10:100000000000"],
+            "--vary inert: inert: 100,000,000,000 grid levels; a factor may have at most "
+            "10,000,000",
+        ),
+        (
+            ["--vary", "inert=0:10:100000000000", "--design", "lhs", "--points", "4"],
+            "--vary inert: inert: 100,000,000,000 grid levels",
+        ),
+        (
+            ["--vary", "inert=0:10:10000", "--vary", "attack_chance=0:1:10000"],
+            "--vary: the grid design would have 100,000,000 points (10,000 inert x 10,000 "
+            "attack_chance); a design may have at most 10,000,000 points",
+        ),
+        (
+            ["--vary", "inert=0:10", "--design", "lhs", "--points", "100000000000"],
+            "--points: the lhs design would have 100,000,000,000 points; a design may have at "
+            "most 10,000,000 points",
+        ),
+        (
+            ["--vary", "inert=0:10", "--design", "sobol", "--samples", str(2**34)],
+            "--samples: the sobol design would have 51,539,607,552 points",
+        ),
+        (
+            ["--vary", "inert=0:10", "--design", "morris", "--trajectories", "100000000000"],
+            "--trajectories: the morris design would have 200,000,000,000 points",
+        ),
+        (
+            ["--vary", "inert=1,2", "--runs", "100000000"],
+            "--runs: 100,000,000 runs per point; a sweep runs at most 10,000,000 per point",
+        ),
+        (
+            ["--vary", "inert=0:10", "--design", "lhs", "--points", "10000000", "--runs", "1001"],
+            "--runs: 10,000,000 points x 1,001 runs per point = 10,010,000,000 runs in all",
+        ),
+        (
+            ["--vary", "inert=1,2", "--days", "99999"],
+            "argument --days: expected at most 36500 days (a hundred years), got 99999",
+        ),
     ],
 )
 def test_bad_sweeps_are_refused_with_a_message(
@@ -128,6 +178,35 @@ def test_bad_sweeps_are_refused_with_a_message(
     assert main(["sweep", str(duel_file), *extra]) == 2
     err = capsys.readouterr().err
     assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "scenario: duel.yaml\nfactors:\n  inert: {values: [1, 2]\ndesign: grid\n",
+            "study.yaml:4:1: expected ',' or '}'",
+        ),
+        (
+            "scenario: duel.yaml\nscenario: duel.yaml\nfactors: {inert: {values: [1]}}\n"
+            "design: grid\n",
+            "study.yaml:2:1: scenario: duplicate key 'scenario': first at line 1, again at line 2",
+        ),
+        (
+            "scenario: 5\nfactors: {inert: {values: [1]}}\ndesign: grid\n",
+            "study.yaml:1:1: scenario: expected a string, got 5",
+        ),
+    ],
+)
+def test_an_experiment_file_that_does_not_read_says_why(
+    duel_file: Path, write: Write, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    path = write("study.yaml", text)
+    assert main(["sweep", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "say what to vary" not in err
     assert "Traceback" not in err
 
 

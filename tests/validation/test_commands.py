@@ -182,6 +182,27 @@ def test_calibrate_bad_input_is_exit_2(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("days", ["99999", "0"])
+def test_a_horizon_out_of_range_is_refused_naming_days(
+    crisis_file: Path,
+    targets_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    days: str,
+) -> None:
+    expected = {
+        "99999": "argument --days: expected at most 36500 days (a hundred years), got 99999",
+        "0": "argument --days: expected a whole number >= 1, got 0",
+    }[days]
+    for verb in (check, calibrate):
+        out = tmp_path / verb.__name__
+        assert verb(crisis_file, targets_file, out, "--days", days) == 2
+        err = capsys.readouterr().err
+        assert expected in err
+        assert "Traceback" not in err
+        assert not out.exists()
+
+
 def test_a_horizon_too_short_for_a_statistic_is_exit_2(
     crisis_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

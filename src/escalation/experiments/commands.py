@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from escalation.cli import BadInput, non_negative_int, positive_int
+from escalation.cli import BadInput, horizon_days, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,11 +48,14 @@ def _probability(text: str) -> float:
     return value
 
 
-def _number(text: str) -> float:
+def _finite_number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -89,7 +92,7 @@ def register(subparsers: Any) -> None:
         help="override a scenario value before sweeping (scenario files only)",
     )
     sweep.add_argument("--runs", type=positive_int, help="runs per point")
-    sweep.add_argument("--days", type=positive_int, help="horizon in days")
+    sweep.add_argument("--days", type=horizon_days, help="horizon in days, 1 to 36500")
     sweep.add_argument("--seed", type=non_negative_int, help="root seed (default: drawn)")
     sweep.add_argument("--out", help="sweep folder (default: results/NAME-sweep-HASH)")
     sweep.add_argument("--force", action="store_true", help="replace what the folder holds")
@@ -118,7 +121,7 @@ def register(subparsers: Any) -> None:
     )
     analyze.add_argument("--discover", metavar="OUTPUT", help="scenario discovery (PRIM)")
     analyze.add_argument(
-        "--threshold", type=_number, help="a case passes this (default: 0.5 for a share)"
+        "--threshold", type=_finite_number, help="a case passes this (default: 0.5 for a share)"
     )
     analyze.add_argument("--below", action="store_true", help="cases fall below the threshold")
     analyze.add_argument(
@@ -206,7 +209,9 @@ def _spec(args: argparse.Namespace) -> Any:
         levels=args.levels,
         table=args.table,
     )
-    experiment = command_line_experiment(args.file, factors, design, overrides=args.set)
+    experiment = command_line_experiment(
+        args.file, factors, design, overrides=args.set, flags=_DESIGN_FLAGS
+    )
     return sweep_spec(
         experiment, flags=_DESIGN_FLAGS, runs=args.runs, horizon_days=args.days, seed=args.seed
     )
@@ -351,6 +356,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except SweepError as error:
         raise BadInput(str(error)) from None
     summary = results.summary
+    if len(summary) and summary["failed"].all():
+        raise BadInput(
+            f"{args.results}: no point of the sweep succeeded (all {len(summary):,} failed; "
+            "their errors are in summary.parquet): there is nothing to analyse"
+        )
     try:
         if args.discover:
             return _discover(args, results)

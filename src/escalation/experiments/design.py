@@ -18,7 +18,6 @@ hypercubes are :class:`scipy.stats.qmc.LatinHypercube`.
 from __future__ import annotations
 
 import csv
-import itertools
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -42,6 +41,7 @@ __all__ = [
     "DesignError",
     "DesignFactor",
     "DesignSpec",
+    "MAX_DESIGN_POINTS",
     "check_design",
     "design_rng",
     "make_design",
@@ -58,6 +58,15 @@ MORRIS_LEVELS = 4
 
 DESIGN_STREAM = 1
 """The child of the root seed that samples designs (simulations use the root itself)."""
+
+MAX_DESIGN_POINTS = 10_000_000
+"""The most points a design may have (and the most grid levels a factor may have).
+
+A sweep holds its design in memory, and a few numbers per point while it runs and
+when it summarises: ten million points take a few gigabytes, and far more runs
+than a machine simulates in a day.  A larger design is refused before anything is
+allocated, naming the setting that makes it so large.
+"""
 
 
 @dataclass(frozen=True)
@@ -186,11 +195,20 @@ def check_design(factors: tuple[DesignFactor, ...] | list[DesignFactor], spec: D
     if len(set(names)) < len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise DesignError(f"a factor is given twice: {', '.join(repeated)}", "factors")
+    for factor in factors:
+        count = _choice_count(factor)
+        if count > MAX_DESIGN_POINTS:
+            raise DesignError(
+                f"{factor.name}: {count:,} grid levels; a factor may have at most "
+                f"{MAX_DESIGN_POINTS:,} (a design may have at most {MAX_DESIGN_POINTS:,} points)",
+                "levels",
+                factor.name,
+            )
     d = len(factors)
     if spec.kind == "grid":
-        return len(_grid(factors))
+        return _grid_size(factors)
     if spec.kind in ("lhs", "monte_carlo"):
-        return _positive(spec.points, "points", spec.kind)
+        return _at_most(_positive(spec.points, "points", spec.kind), "points", spec.kind)
     if spec.kind == "sobol":
         n = _positive(spec.samples, "samples", "sobol")
         below, above = nearest_powers_of_two(n)
@@ -200,7 +218,9 @@ def check_design(factors: tuple[DesignFactor, ...] | list[DesignFactor], spec: D
                 f"the nearest are {below} and {above}",
                 "samples",
             )
-        return n * (2 * d + 2 if spec.second_order else d + 2)
+        size = n * (2 * d + 2 if spec.second_order else d + 2)
+        shape = f"{n:,} samples x {2 * d + 2 if spec.second_order else d + 2}"
+        return _at_most(size, "samples", "sobol", shape)
     if spec.kind == "morris":
         trajectories = _positive(spec.trajectories, "trajectories", "morris")
         if trajectories < 2:
@@ -210,30 +230,70 @@ def check_design(factors: tuple[DesignFactor, ...] | list[DesignFactor], spec: D
         levels = MORRIS_LEVELS if spec.levels is None else spec.levels
         if levels < 2 or levels % 2:
             raise DesignError(f"Morris levels must be an even number >= 2, got {levels}", "levels")
-        return trajectories * (d + 1)
+        size = trajectories * (d + 1)
+        return _at_most(size, "trajectories", "morris", f"{trajectories:,} trajectories x {d + 1}")
     if spec.table is None:
         raise DesignError("a table design needs its CSV file", "table")
     return -1
 
 
-def _grid(factors: tuple[DesignFactor, ...]) -> FloatArray:
-    axes = []
+def _at_most(size: int, field: str, kind: str, shape: str = "") -> int:
+    """``size``, or a DesignError naming ``field`` if a design may not have that many points."""
+    if size > MAX_DESIGN_POINTS:
+        made = f" ({shape})" if shape else ""
+        raise DesignError(
+            f"the {kind} design would have {size:,} points{made}; a design may have at most "
+            f"{MAX_DESIGN_POINTS:,} points",
+            field,
+        )
+    return size
+
+
+def _choice_count(factor: DesignFactor) -> int:
+    """How many values a factor's grid takes (0 for a range without levels)."""
+    if factor.factor.values is not None:
+        return len(factor.factor.values)
+    return factor.factor.levels or 0
+
+
+def _grid_size(factors: tuple[DesignFactor, ...]) -> int:
+    """The number of points of the grid, counted before any is made."""
     for factor in factors:
         if not factor.discrete:
             raise DesignError(
                 f"grid design: {factor.name} is a range without levels; give LOW:HIGH:LEVELS "
                 "(--vary) or 'levels:' (experiment file), or choose another design",
                 "levels",
+                factor.name,
             )
+    size = math.prod(_choice_count(factor) for factor in factors)
+    if size > MAX_DESIGN_POINTS:
+        shape = " x ".join(f"{_choice_count(f):,} {f.name}" for f in factors)
+        raise DesignError(
+            f"the grid design would have {size:,} points ({shape}); a design may have at "
+            f"most {MAX_DESIGN_POINTS:,} points",
+            "factors",
+        )
+    for factor in factors:
         values = factor.factor.grid()
         if len(set(values)) < len(values):
+            shown = values if len(values) <= 20 else f"{len(values):,} levels"
             raise DesignError(
-                f"grid design: {factor.name} repeats values {values} (a whole-number "
+                f"grid design: {factor.name} repeats values {shown} (a whole-number "
                 "parameter with more levels than whole numbers in its range)",
                 "levels",
+                factor.name,
             )
-        axes.append(values)
-    return np.array(list(itertools.product(*axes)), dtype=np.float64).reshape(-1, len(factors))
+    return size
+
+
+def _grid(factors: tuple[DesignFactor, ...]) -> FloatArray:
+    """Every combination of the factors' values (checked by :func:`check_design`), the
+    first factor slowest, as :func:`itertools.product` orders them; made as arrays, with
+    no Python object per point."""
+    axes = [np.asarray(factor.factor.grid(), dtype=np.float64) for factor in factors]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack(mesh, axis=-1).reshape(-1, len(factors))
 
 
 def _unit_sample(

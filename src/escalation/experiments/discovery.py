@@ -30,6 +30,7 @@ Social Change 77(1), 34-49.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -291,8 +292,26 @@ def discover(
     """PRIM on a sweep's summary: where does ``output`` pass ``threshold``?
 
     Points that failed, or where the output is undefined, are left out.
+
+    Raises
+    ------
+    ValueError
+        A threshold that is not a finite number, no point that ran (every one
+        failed), the output undefined at every point that ran, or no case.
     """
-    usable = summary[~summary["failed"].astype(bool) & summary[output].notna()]
+    if not math.isfinite(threshold):
+        raise ValueError(f"the threshold must be a finite number, got {threshold}")
+    failed = summary["failed"].astype(bool)
+    if failed.all():
+        raise ValueError(
+            f"no point of the sweep succeeded (all {len(summary):,} failed; their errors are "
+            "in summary.parquet): there is nothing to discover"
+        )
+    usable = summary[~failed & summary[output].notna()]
+    if usable.empty:
+        raise ValueError(
+            f"{output} is undefined (NaN) at every point that ran: no run had the event it measures"
+        )
     values = usable[output].to_numpy(dtype=np.float64)
     cases = values > threshold if above else values < threshold
     box, trajectory = prim(

@@ -29,11 +29,13 @@ FloatArray = NDArray[np.float64]
 
 
 class DesignError(ValueError):
-    """A design that cannot be made: ``field`` names the setting at fault (or ``""``)."""
+    """A design that cannot be made: ``field`` names the setting at fault (or ``""``),
+    ``factor`` the factor at fault (or None)."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "", factor: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.factor = factor
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,13 @@ class DesignFactor:
         """Map values in ``[0, 1]`` onto the factor (inverse CDF of its distribution)."""
         u = np.asarray(unit, dtype=np.float64)
         low, high = self.factor.low, self.factor.high
+        if self.factor.integer and not self.discrete:
+            # The whole numbers of the range, each equally likely: counted, not listed,
+            # since a wide range (a population) would not fit in memory as a list.
+            first = int(low)
+            count = int(high) - first + 1
+            index = np.minimum((u * count).astype(np.int64), count - 1)
+            return (first + index).astype(np.float64)
         choices = self.choices()
         if choices is not None:
             index = np.minimum((u * len(choices)).astype(np.int64), len(choices) - 1)

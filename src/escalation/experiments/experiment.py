@@ -48,6 +48,8 @@ from escalation.experiments.design import (
     read_table,
 )
 from escalation.experiments.factors import FactorError, factor_from_spec
+from escalation.experiments.overrides import overridden_scenario_problems, place_at_overrides
+from escalation.kinds import MAX_HORIZON_DAYS
 from escalation.scenario.errors import (
     COMMAND_LINE,
     Path,
@@ -58,10 +60,12 @@ from escalation.scenario.errors import (
     format_path,
     problems_from_validation,
 )
-from escalation.scenario.loader import load_scenario, resolved_document
+from escalation.scenario.loader import load_scenario_and_sources, resolved_document
 from escalation.scenario.schema import Name, Number, Scenario
 
 __all__ = [
+    "MAX_RUNS_PER_POINT",
+    "MAX_SWEEP_RUNS",
     "DesignEntry",
     "Experiment",
     "ExperimentError",
@@ -72,6 +76,23 @@ __all__ = [
     "load_experiment",
     "sweep_spec",
 ]
+
+
+MAX_RUNS_PER_POINT = 10_000_000
+"""The most runs a sweep gives one point.
+
+A point's runs are held in memory until the point is written (about 130 bytes a
+run for a duel of two actors, several times that for a larger scenario): ten
+million runs take gigabytes.  Many more runs of one setting are for ``escalation
+run``, which streams them to disk.
+"""
+
+MAX_SWEEP_RUNS = 10_000_000_000
+"""The most runs a sweep makes in all (points times runs per point).
+
+Ten billion runs are hundreds of gigabytes of ``runs.parquet`` and days of
+computing on a large machine; a sweep asking for more is refused before it starts.
+"""
 
 
 class ExperimentError(ScenarioError):
@@ -121,7 +142,7 @@ class Experiment(_Frozen):
     factors: dict[str, FactorEntry] = Field(default_factory=dict)
     design: DesignEntry
     runs: StrictInt | None = Field(default=None, ge=1, description="Replicates per point.")
-    horizon_days: StrictInt | None = Field(default=None, ge=1)
+    horizon_days: StrictInt | None = Field(default=None, ge=1, le=MAX_HORIZON_DAYS)
     seed: StrictInt | None = Field(default=None, ge=0)
 
     @field_validator("design", mode="before")
@@ -251,15 +272,42 @@ def load_experiment(path: str | os.PathLike[str]) -> tuple[Experiment, SourceMap
 
 
 def is_experiment_file(path: str | os.PathLike[str]) -> bool:
-    """Whether a YAML file is an experiment (it names a ``scenario``) rather than a scenario."""
-    try:
-        document, _ = resolved_document(path)
-    except ScenarioError:
-        return False
-    return isinstance(document.get("scenario"), str)
+    """Whether a YAML file is an experiment rather than a scenario: it has a ``scenario`` key.
+
+    A scenario has no such key, so a file with one is an experiment whatever the
+    key's value (a wrong value is the experiment's problem, told by
+    :func:`load_experiment`).
+
+    Raises
+    ------
+    ScenarioError
+        The file is not a YAML mapping that can be read (a syntax error, a
+        duplicate key, a missing file...): it is neither, and the problem says why.
+    """
+    document, _ = resolved_document(path)
+    return "scenario" in document
 
 
 Locate = Callable[[Path, str], Problem]
+
+
+class _CommandLine(SourceMap):
+    """Places the problems of an experiment given as flags at the flag that gave each part.
+
+    ``flags`` maps a field (``"design.samples"``) to its flag (``"--samples"``); a
+    factor is the ``--vary`` that names it.
+    """
+
+    def __init__(self, flags: Mapping[str, str]) -> None:
+        super().__init__({})
+        self.flags = dict(flags)
+
+    def problem(self, path: Path, message: str) -> Problem:
+        if path[:1] == ("factors",):
+            where = "--vary" + (f" {path[1]}" if len(path) > 1 else "")
+        else:
+            where = self.flags.get(format_path(path), format_path(path))
+        return Problem(COMMAND_LINE, None, None, where, message)
 
 
 def _relative(base: str | None, target: str) -> str:
@@ -301,20 +349,10 @@ def sweep_spec(
         A factor names no parameter or leaves its domain, an empty range, a
         design setting wrong for its kind, a Sobol size not a power of two...
     """
-    flags = flags or {}
-
-    def locate(path: Path, message: str) -> Problem:
-        if source is not None:
-            return source.problem(path, message)
-        if path[:1] == ("factors",):
-            where = "--vary" + (f" {path[1]}" if len(path) > 1 else "")
-        else:
-            where = flags.get(format_path(path), format_path(path))
-        return Problem(COMMAND_LINE, None, None, where, message)
-
+    places = source if source is not None else _CommandLine(flags or {})
+    locate: Locate = places.problem
     scenario_file = _relative(file, experiment.scenario)
-    scenario = load_scenario(scenario_file, experiment.overrides)
-    _, scenario_source = resolved_document(scenario_file, experiment.overrides)
+    scenario, scenario_source = _scenario(experiment, scenario_file, source)
     problems: list[Problem] = []
     factors = _factors(experiment, scenario, locate, problems)
     entry = experiment.design
@@ -342,14 +380,23 @@ def sweep_spec(
             factors = list(table_factors)
         except DesignError as error:
             problems.append(locate(("design", "file"), str(error)))
+    points = 0
     if not problems:
         try:
-            check_design(factors, design)
+            points = check_design(factors, design)
         except DesignError as error:
-            place: Path = ("design", "file" if error.field == "table" else error.field)
-            if error.field == "factors":
-                place = ("factors",)
-            problems.append(locate(place, str(error)))
+            problems.append(locate(_design_place(error, experiment, factors), str(error)))
+    runs_per_point = _first(runs, experiment.runs, scenario.runs)
+    too_many = _too_many_runs(len(table) if table is not None else points, runs_per_point)
+    if too_many and not problems:
+        # Placed where the runs per point were given: the flag, the experiment, the scenario.
+        if runs is not None:
+            problems.append(Problem(COMMAND_LINE, None, None, "--runs", too_many))
+        elif experiment.runs is not None:
+            problems.append(locate(("runs",), too_many))
+        else:
+            in_scenario = scenario_source.problem(("runs",), too_many)
+            problems += place_at_overrides([in_scenario], experiment.overrides, source)
     if problems:
         raise ExperimentError(problems)
     inputs = ([file] if file else []) + list(scenario_source.files)
@@ -359,13 +406,73 @@ def sweep_spec(
         scenario=scenario,
         factors=tuple(factors),
         design=design,
-        runs=_first(runs, experiment.runs, scenario.runs),
+        runs=runs_per_point,
         horizon_days=_first(horizon_days, experiment.horizon_days, scenario.horizon_days),
         seed=next((s for s in (seed, experiment.seed, scenario.seed) if s is not None), None),
         table=table,
         experiment={"file": file, **experiment.model_dump(mode="json", by_alias=True)},
         input_files=tuple(inputs + ([table_file] if table_file else [])),
     )
+
+
+def _too_many_runs(points: int, runs: int) -> str | None:
+    """Why a sweep of ``points`` points of ``runs`` runs each is too large, or None."""
+    if runs > MAX_RUNS_PER_POINT:
+        return (
+            f"{runs:,} runs per point; a sweep runs at most {MAX_RUNS_PER_POINT:,} per point "
+            "(a point's runs are held in memory until it is written; for more runs of one "
+            "setting, use escalation run)"
+        )
+    if points * runs > MAX_SWEEP_RUNS:
+        return (
+            f"{points:,} points x {runs:,} runs per point = {points * runs:,} runs in all; a "
+            f"sweep runs at most {MAX_SWEEP_RUNS:,} in all: give fewer points or fewer runs"
+        )
+    return None
+
+
+def _design_place(
+    error: DesignError, experiment: Experiment, factors: Sequence[DesignFactor]
+) -> Path:
+    """Where a design problem was written: the factor, the factors, or the design setting."""
+    if error.factor is not None:
+        # The factor as the experiment names it (its factors all resolved, in order).
+        keys = dict(zip((f.name for f in factors), experiment.factors, strict=False))
+        return ("factors", keys.get(error.factor, error.factor))
+    if error.field == "factors":
+        return ("factors",)
+    return ("design", "file" if error.field == "table" else error.field)
+
+
+def _scenario(
+    experiment: Experiment, scenario_file: str, source: SourceMap | None
+) -> tuple[Scenario, SourceMap]:
+    """The experiment's scenario with its overrides applied, and where each part came from.
+
+    Raises
+    ------
+    ScenarioError
+        The scenario is wrong in itself (its own file and line named).
+    ExperimentError
+        The experiment file is at fault: its ``scenario`` names no file (placed at
+        that line), or an override of its ``set`` list does not apply or gives a
+        value the scenario refuses (placed at the line of that entry).
+    """
+    if source is not None and not os.path.isfile(scenario_file):
+        why = "no such file"
+        if os.path.exists(scenario_file):
+            why = "it is a folder" if os.path.isdir(scenario_file) else "not a regular file"
+        message = f"cannot read the scenario {experiment.scenario!r} ({scenario_file}): {why}"
+        raise ExperimentError([source.problem(("scenario",), message)])
+    try:
+        return load_scenario_and_sources(scenario_file, experiment.overrides)
+    except ScenarioError as error:
+        if source is None or not experiment.overrides:
+            raise
+        problems = overridden_scenario_problems(
+            error.problems, scenario_file, experiment.overrides, source
+        )
+    raise ExperimentError(problems)
 
 
 def _first(*values: int | None) -> int:
@@ -417,30 +524,40 @@ def command_line_experiment(
     design: DesignSpec,
     *,
     overrides: Sequence[str] = (),
+    flags: Mapping[str, str] | None = None,
 ) -> Experiment:
-    """An :class:`Experiment` for factors and a design given as command-line flags."""
-    entries = {}
+    """An :class:`Experiment` for factors and a design given as command-line flags.
+
+    Raises
+    ------
+    ExperimentError
+        A value the experiment refuses (two Morris trajectories at least...), placed
+        at the flag ``flags`` says gave it (``{"design.trajectories": "--trajectories"}``).
+    """
+    entries: dict[str, dict[str, Any]] = {}
     for item in factors:
         factor = item.factor
         if factor.values is not None:
-            entries[factor.name] = FactorEntry(values=factor.values)
+            entries[factor.name] = {"values": list(factor.values)}
         else:
-            entries[factor.name] = FactorEntry(
-                low=factor.low, high=factor.high, levels=factor.levels
-            )
-    return Experiment.model_validate(
-        {
-            "scenario": scenario,
-            "set": list(overrides),
-            "factors": {k: v.model_dump(exclude_defaults=True) for k, v in entries.items()},
-            "design": {
-                "kind": design.kind,
-                **{
-                    key: value
-                    for key, value in design.to_dict().items()
-                    if key not in ("kind", "table") and value is not None and value is not False
-                },
-                **({"file": design.table} if design.table is not None else {}),
+            entry = {"low": factor.low, "high": factor.high, "levels": factor.levels}
+            entries[factor.name] = {k: v for k, v in entry.items() if v is not None}
+    document = {
+        "scenario": scenario,
+        "set": list(overrides),
+        "factors": entries,
+        "design": {
+            "kind": design.kind,
+            **{
+                key: value
+                for key, value in design.to_dict().items()
+                if key not in ("kind", "table") and value is not None and value is not False
             },
-        }
-    )
+            **({"file": design.table} if design.table is not None else {}),
+        },
+    }
+    try:
+        return Experiment.model_validate(document)
+    except ValidationError as error:
+        places = _CommandLine(flags or {})
+        raise ExperimentError(problems_from_validation(error, document, places)) from None

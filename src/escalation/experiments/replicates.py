@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from escalation.kinds import MAX_HORIZON_DAYS
 from escalation.memory import release_memory
 from escalation.scenario.schema import Scenario
 
@@ -63,7 +64,6 @@ DEFAULT_BLOCK_SIZE = 20000
 """Runs per block of a job too large for one block per worker (`default_block_size`)."""
 LARGEST_DEFAULT_BLOCK = 50000
 """The most runs a default block holds: one block per worker up to this size."""
-MAX_HORIZON_DAYS = 36500
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _FORK = "fork"
 _WARM_UP_DAYS = 30

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from escalation import rng
+from escalation.errors import ResultsError
 from escalation.experiments.design import make_design
 from escalation.experiments.executors import ExecutorHandle, SerialExecutor
 from escalation.experiments.experiment import SweepSpec
@@ -50,11 +51,18 @@ from escalation.experiments.sweep_folder import (
     versions,
     write_parquet,
 )
+from escalation.files import check_place
 from escalation.model.engine import EscalationModel
 from escalation.model.plan import Plan, build_plan
 from escalation.model.record import UNCLASSIFIED, BlockResult
 from escalation.scenario.schema import Scenario
-from escalation.store import ResultsExistError, atomic_write_text, file_sha256, rng_scheme
+from escalation.store import (
+    ResultsExistError,
+    atomic_write_text,
+    file_sha256,
+    read_manifest,
+    rng_scheme,
+)
 
 __all__ = [
     "SweepError",
@@ -234,19 +242,34 @@ class SweepOutcome:
     already_complete: bool = False
 
 
-def _start(
-    spec: SweepSpec,
-    folder: Path,
-    force: bool,
-    command: list[str] | None,
-    handle: ExecutorHandle,
-    block_size: int,
-) -> tuple[dict[str, Any], pd.DataFrame] | None:
-    """Open the folder: resume what it holds, or start anew. None: already complete."""
-    manifest_path = folder / MANIFEST
+def _sweep_manifest(spec: SweepSpec, folder: Path, force: bool) -> dict[str, Any] | None:
+    """The manifest of the sweep a folder holds; None if it holds none (or nothing).
+
+    Reads and writes nothing else, so it can refuse a folder before its lock is
+    taken: nothing is ever written into a folder the sweep refuses.
+
+    Raises
+    ------
+    ResultsExistError
+        Without ``force``: the folder holds something that is not a sweep, or
+        another sweep than ``spec``, or ``out`` is a file.
+    ResultsError
+        Without ``force``: the folder's manifest is damaged.
+    """
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        raise ResultsExistError(f"{folder}: exists and is not a folder; choose another --out")
     manifest: dict[str, Any] | None = None
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if (folder / MANIFEST).is_file():
+        try:
+            manifest = read_manifest(folder)
+        except ResultsError as error:
+            if not force:
+                raise ResultsError(
+                    f"{error}; the folder is left as it is: repair the manifest, choose "
+                    "another --out, or pass --force to replace the folder"
+                ) from None
     existing = [c for c in folder.iterdir() if c.name != ".lock"]
     if manifest is None and _only_a_start(existing):
         existing = []  # a sweep killed before its manifest was written: start it again
@@ -256,14 +279,35 @@ def _start(
                 f"{folder}: exists and is not a sweep folder; choose another --out or pass "
                 "--force to replace it"
             )
+        if not (folder / MANIFEST).is_file():
+            raise ResultsExistError(
+                f"{folder}: holds files but is not a results folder (no {MANIFEST}), so "
+                "--force does not replace it; choose another --out"
+            )
         manifest = None
-    if manifest is not None:
+    if manifest is not None and not force:
         changed = differences(spec, manifest)
-        if changed and not force:
+        if changed:
             raise ResultsExistError(
                 f"{folder}: holds a different sweep (it differs in: {', '.join(changed)}); "
                 "choose another --out, or pass --force to replace it"
             )
+    return manifest
+
+
+def _start(
+    spec: SweepSpec,
+    folder: Path,
+    force: bool,
+    command: list[str] | None,
+    handle: ExecutorHandle,
+    block_size: int,
+) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    """Open the folder (its lock held): resume what it holds, or start anew. None: already
+    complete."""
+    manifest = _sweep_manifest(spec, folder, force)
+    if manifest is not None:
+        changed = differences(spec, manifest)
         if not changed and not force and manifest.get("status") == "complete":
             return None
         if changed or force:
@@ -416,6 +460,8 @@ def run_sweep(
     ------
     ResultsExistError
         The folder holds something else, or another sweep is writing to it.
+    ResultsError
+        The folder's manifest is damaged (and not ``force``).
     SweepError
         The executor failed (a worker died); the points written are kept.
     KeyboardInterrupt
@@ -426,6 +472,8 @@ def run_sweep(
     block = block_size or DEFAULT_BLOCK_SIZE
     if block < 1:
         raise ValueError(f"block_size must be >= 1, got {block}")
+    check_place(folder)
+    _sweep_manifest(spec, folder, force)  # refuse the folder before writing anything into it
     folder.mkdir(parents=True, exist_ok=True)
     with locked(folder):
         opened = _start(spec, folder, force, command, handle, block)

@@ -13,6 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from escalation import rng
+from escalation.kinds import MAX_HORIZON_DAYS
 from escalation.model import kernels
 from escalation.model.actors import ActorAgent, Event, ModelError
 from escalation.model.plan import (
@@ -166,8 +167,8 @@ class EscalationModel(mesa.Model):
             run_ids = np.arange(first_run, first_run + runs)
         self.run_ids = np.asarray(run_ids, dtype=np.uint32)
         self.horizon = scenario.horizon_days if horizon_days is None else horizon_days
-        if not 1 <= self.horizon <= 36500:
-            raise ValueError(f"horizon_days must be in [1, 36500], got {self.horizon}")
+        if not 1 <= self.horizon <= MAX_HORIZON_DAYS:
+            raise ValueError(f"horizon_days must be in [1, {MAX_HORIZON_DAYS}], got {self.horizon}")
         params = parameter_values(scenario)
         for name, value in (parameters or {}).items():
             canonical, checked = _checked_parameter(

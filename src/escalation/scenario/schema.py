@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from escalation.kinds import MAX_HORIZON_DAYS
+
 __all__ = [
     "Action",
     "Actor",
@@ -71,8 +73,6 @@ Number = Whole | Annotated[StrictFloat, AllowInfNan(False)]
 Quantity = Whole | StrictFloat | str
 """A literal number, or an expression evaluated per run (a parameter name is the simplest)."""
 
-MAX_HORIZON_DAYS = 36500
-"""The longest horizon, a hundred years; no delay or targets window is longer."""
 
 MAX_INFLATION_SIGMA = 10.0
 """The largest ``enemy_inflation_sigma``.  The generator's normal deviates lie within

@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from escalation.cli import CHECK_FAILED, BadInput, _progress, non_negative_int, positive_int
+from escalation.cli import (
+    CHECK_FAILED,
+    BadInput,
+    _progress,
+    horizon_days,
+    non_negative_int,
+    positive_int,
+)
 
 __all__ = ["register"]
 
@@ -255,7 +262,9 @@ def _unit(scenario: Any, name: str) -> str:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario file (YAML)")
     parser.add_argument("--targets", required=True, metavar="FILE", help="targets file (YAML)")
-    parser.add_argument("--days", type=positive_int, help="horizon in days (default: scenario's)")
+    parser.add_argument(
+        "--days", type=horizon_days, help="horizon in days, 1 to 36500 (default: scenario's)"
+    )
     parser.add_argument("--seed", type=non_negative_int, help="root seed (default: drawn)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="PATH=VALUE", help="override a value"
