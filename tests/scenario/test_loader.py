@@ -538,7 +538,8 @@ def test_a_value_the_command_line_set_is_not_blamed_on_the_file(tiny: str) -> No
         load_scenario_text(tiny, overrides=["parameters.strike_chance.value=2"])
     (problem,) = problems_of(excinfo)
     assert problem.path == "parameters.strike_chance"
-    assert problem.message.endswith("(the command line set parameters.strike_chance.value)")
+    assert problem.set_below == ("parameters.strike_chance.value",)
+    assert str(problem).endswith("(the command line set parameters.strike_chance.value)")
 
 
 def test_override_does_not_change_the_document_on_disk(write: Write, tiny: str) -> None:

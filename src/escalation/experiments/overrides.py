@@ -7,7 +7,6 @@ line of its ``set`` entry: these functions put it there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,10 +21,6 @@ from escalation.scenario.errors import (
 from escalation.scenario.loader import load_scenario, parse_override, resolved_document
 
 __all__ = ["overridden_scenario_problems", "place_at_overrides"]
-
-# How a problem placed in the scenario says that an override gave a value below it
-# (the source map's words for ``--set``).
-_SET_BELOW = re.compile(r" \(the command line set ([^()]*)\)")
 
 
 def overridden_scenario_problems(
@@ -107,11 +102,11 @@ def place_at_overrides(
             index: int | None = prefixed[0]
             text = overrides[prefixed[0]]
             detail = problem.message.removeprefix(f"--set {text}: ")
-        elif problem.file == COMMAND_LINE or caused or _SET_BELOW.search(problem.message):
+        elif problem.file == COMMAND_LINE or caused or problem.set_below:
             related = [i for i, path in enumerate(paths) if _related(problem.path, path)]
             index = related[-1] if related else (0 if len(overrides) == 1 else None)
-            message = _SET_BELOW.sub("", problem.message)  # the entry's line says so now
-            detail = ": ".join(part for part in (problem.path, message) if part)
+            # The entry's line says that an override gave the value (set_below dropped).
+            detail = ": ".join(part for part in (problem.path, problem.message) if part)
             if problem.file not in (None, COMMAND_LINE):
                 at = (problem.file, problem.line, problem.column)
                 detail += f" (at {':'.join(str(part) for part in at if part is not None)})"

@@ -69,6 +69,9 @@ class Problem:
         the document as a whole.
     message : str
         What was expected and what was found.
+    set_below : tuple of str
+        Paths below ``path`` whose values the command line set (``--set``): the
+        file's line does not hold them, and the problem says so.
     """
 
     file: str | None
@@ -76,10 +79,14 @@ class Problem:
     column: int | None
     path: str
     message: str
+    set_below: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         location = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
-        return ": ".join(part for part in (location, self.path, self.message) if part)
+        message = self.message
+        if self.set_below:
+            message += f" (the command line set {', '.join(self.set_below)})"
+        return ": ".join(part for part in (location, self.path, message) if part)
 
 
 def _order(problem: Problem) -> tuple[str, int, int, str, str]:
@@ -161,15 +168,14 @@ class SourceMap(Mapping[Path, Position]):
         does not hold that value.
         """
         position = self.nearest(path)
+        below: list[str] = []
         if position.file != COMMAND_LINE:
             below = [
                 format_path(other)
                 for other, at in self._positions.items()
                 if at.file == COMMAND_LINE and other[: len(path)] == path and len(other) > len(path)
             ]
-            if below:
-                message += f" (the command line set {', '.join(sorted(below))})"
-        return Problem(*position, format_path(path), message)
+        return Problem(*position, format_path(path), message, tuple(sorted(below)))
 
 
 def format_path(path: Path) -> str:
