@@ -62,6 +62,8 @@ __all__ = [
     "negative_binomial",
     "negative_binomial_parameters",
     "negative_binomial_threshold",
+    "NEGATIVE_BINOMIAL_MAX_MEAN",
+    "POISSON_MAX_MEAN",
     "lognormal",
     "lognormal_parameters",
     "poisson_parameters",
@@ -87,6 +89,10 @@ _GOLDEN = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, signed: Fibonacc
 _HASH_SHIFT = 54  # the product's top ten bits index the table of 16 * _NB_GROUPS
 # PTRS casts k to int64; numpy applies the same ceiling to its Poisson sampler.
 _LAM_MAX = float(np.iinfo(np.int64).max - 10 * math.sqrt(np.iinfo(np.int64).max))
+POISSON_MAX_MEAN = _LAM_MAX
+"""The largest mean `poisson` (and `poisson_parameters`) takes."""
+NEGATIVE_BINOMIAL_MAX_MEAN = 1e15
+"""The largest mean `negative_binomial` (and `negative_binomial_parameters`) takes."""
 # Words stay uint32 with uint64 products so LLVM maps the rounds onto SIMD 32x32->64
 # multiplies; a signed operand would make numba promote the arithmetic to float64.
 _M0, _M1, _S32 = np.uint64(_M0_INT), np.uint64(_M1_INT), np.uint64(32)
@@ -984,7 +990,7 @@ def negative_binomial_parameters(
         As `negative_binomial`.
     """
     return (
-        _param(mean, n, "mean", 0.0, 1e15),
+        _param(mean, n, "mean", 0.0, NEGATIVE_BINOMIAL_MAX_MEAN),
         _param(dispersion, n, "dispersion", 0.0, _FMAX, lo_open=True),
     )
 

@@ -187,10 +187,6 @@ def _spec(args: argparse.Namespace) -> Any:
         factors = [DesignFactor(parse_vary(text, scenario)) for text in args.vary]
     except FactorError as error:
         raise BadInput(str(error)) from None
-    names = [factor.name for factor in factors]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise BadInput(f"--vary {repeated[0]}: given more than once; vary a parameter once")
     kind = args.design or ("table" if args.table else "grid")
     if kind == "grid" and not args.design:
         ranges = [f.name for f in factors if not f.discrete]

@@ -267,13 +267,8 @@ def _grid_size(factors: tuple[DesignFactor, ...]) -> int:
                 factor.name,
             )
     size = math.prod(_choice_count(factor) for factor in factors)
-    if size > MAX_DESIGN_POINTS:
-        shape = " x ".join(f"{_choice_count(f):,} {f.name}" for f in factors)
-        raise DesignError(
-            f"the grid design would have {size:,} points ({shape}); a design may have at "
-            f"most {MAX_DESIGN_POINTS:,} points",
-            "factors",
-        )
+    shape = " x ".join(f"{_choice_count(f):,} {f.name}" for f in factors)
+    _at_most(size, "factors", "grid", shape)
     for factor in factors:
         values = factor.factor.grid()
         if len(set(values)) < len(values):

@@ -532,11 +532,16 @@ def command_line_experiment(
     ------
     ExperimentError
         A value the experiment refuses (two Morris trajectories at least...), placed
-        at the flag ``flags`` says gave it (``{"design.trajectories": "--trajectories"}``).
+        at the flag ``flags`` says gave it (``{"design.trajectories": "--trajectories"}``);
+        a factor given twice.
     """
+    places = _CommandLine(flags or {})
     entries: dict[str, dict[str, Any]] = {}
     for item in factors:
         factor = item.factor
+        if factor.name in entries:
+            message = "given more than once; vary a parameter once"
+            raise ExperimentError([places.problem(("factors", factor.name), message)])
         if factor.values is not None:
             entries[factor.name] = {"values": list(factor.values)}
         else:
@@ -559,5 +564,4 @@ def command_line_experiment(
     try:
         return Experiment.model_validate(document)
     except ValidationError as error:
-        places = _CommandLine(flags or {})
         raise ExperimentError(problems_from_validation(error, document, places)) from None

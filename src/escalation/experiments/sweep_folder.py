@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from escalation.experiments.experiment import SweepSpec
 from escalation.experiments.summary import failed_row, point_summary, summary_frame
+from escalation.files import MANIFEST
 from escalation.model.record import UNCLASSIFIED
 from escalation.store import ResultsExistError, read_manifest, read_table
 
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 PARTS = "parts"
-MANIFEST = "manifest.json"
 READ_AHEAD = 2
 """Parts read ahead of the one being summarised when a sweep is consolidated."""
 

@@ -255,6 +255,10 @@ class ActorAgent(mesa.Agent):
         position = next(i for i, written in enumerate(policy) if written.id == rule.id)
         return ("actors", self.name, "policy", position, field)
 
+    def _tempo_path(self, position: int) -> tuple[str | int, ...]:
+        """Where the scenario gives this actor's tempo number ``position``."""
+        return ("actors", self.name, "tempo", position)
+
     def _fire(self, rule: RulePlan, eligible: NDArray[np.bool_]) -> IntArray:
         """The runs among ``eligible`` where ``rule`` fires today."""
         model = self.model
@@ -345,7 +349,7 @@ class ActorAgent(mesa.Agent):
             rate = tempo.base_rate.evaluate(state) + self.excitation[position]
             if np.any(~(rate >= 0)):
                 bad = np.asarray(rate)[~(np.asarray(rate) >= 0)].flat[0]
-                path = ("actors", self.name, "tempo", position)
+                path = self._tempo_path(position)
                 what = "not a number" if np.isnan(bad) else f"{bad:g} < 0"
                 raise ModelError(
                     f"{format_path(path)} ({tempo.action}): intensity {what}, expected >= 0",
@@ -361,7 +365,7 @@ class ActorAgent(mesa.Agent):
                     model.key, model.run_ids, day, tempo.count_site, rate, model.family
                 )
             except ValueError as error:  # an infinite intensity, or one too large to draw
-                path = ("actors", self.name, "tempo", position)
+                path = self._tempo_path(position)
                 raise ModelError(
                     f"{format_path(path)} ({tempo.action}): intensity out of range ({error})",
                     path,
@@ -399,7 +403,7 @@ class ActorAgent(mesa.Agent):
             alpha = tempo.alpha.evaluate(state)
             beta = tempo.beta.evaluate(state)
             if np.any(np.asarray(alpha) >= np.asarray(beta)) or np.any(np.asarray(beta) <= 0):
-                path = ("actors", self.name, "tempo", position)
+                path = self._tempo_path(position)
                 raise ModelError(
                     f"{format_path(path)} ({tempo.action}): alpha/beta must be < 1 and beta > 0",
                     path,

@@ -8,9 +8,6 @@ their lines.
 
 from __future__ import annotations
 
-import functools
-import math
-import struct
 from collections.abc import Callable, Mapping
 
 from escalation.scenario.expressions import RESERVED_NAMES, ExpressionError, suggest
@@ -267,43 +264,12 @@ _SAMPLERS = {"poisson": "Poisson", "negative_binomial": "negative binomial"}
 _RATE = "rate the Poisson sampler draws a tempo's daily count from"
 
 
-@functools.cache
 def sampler_limits() -> dict[str, float]:
     """The largest mean each count sampler of :mod:`escalation.rng` takes, by
     casualty distribution (``"poisson"`` also bounds a tempo's daily rate)."""
     from escalation import rng
 
-    return {
-        "poisson": _largest_accepted(lambda mean: rng.poisson_parameters(mean, 1)),
-        "negative_binomial": _largest_accepted(
-            lambda mean: rng.negative_binomial_parameters(mean, 1.0, 1)
-        ),
-    }
-
-
-def _largest_accepted(check: Callable[[float], object]) -> float:
-    """The largest number that ``check`` accepts, ``check`` accepting 0 and refusing
-    (ValueError) everything above some bound: the bound of a sampler's own parameter
-    check, found by bisection on the bits of the non-negative floats, which order
-    as the floats do."""
-    accepted, refused = _bits(0.0), _bits(math.inf)
-    while refused - accepted > 1:
-        middle = (accepted + refused) // 2
-        try:
-            check(_number(middle))
-        except ValueError:
-            refused = middle
-        else:
-            accepted = middle
-    return _number(accepted)
-
-
-def _bits(number: float) -> int:
-    return int(struct.unpack("<q", struct.pack("<d", number))[0])
-
-
-def _number(bits: int) -> float:
-    return float(struct.unpack("<d", struct.pack("<q", bits))[0])
+    return {"poisson": rng.POISSON_MAX_MEAN, "negative_binomial": rng.NEGATIVE_BINOMIAL_MAX_MEAN}
 
 
 def _bounds(variable: Variable) -> tuple[float, float]:

@@ -21,6 +21,7 @@ from escalation.cli import (
     non_negative_int,
     positive_int,
 )
+from escalation.files import MANIFEST
 
 __all__ = ["register"]
 
@@ -119,7 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             targets=targets.model_dump(mode="json"),
             scenario=scenario.model_dump(mode="json"),
         )
-        (staging / "manifest.json").write_text(manifest, encoding="utf-8")
+        (staging / MANIFEST).write_text(manifest, encoding="utf-8")
     print(f"\nWritten to {out}/ (check.parquet, check.txt, check.png, manifest.json)")
     return 0 if result.passed else CHECK_FAILED
 
@@ -233,7 +234,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             scales=calibration.scales,
             targets=targets.model_dump(mode="json"),
         )
-        (staging / "manifest.json").write_text(manifest, encoding="utf-8")
+        (staging / MANIFEST).write_text(manifest, encoding="utf-8")
     print(
         f"\nWritten to {out}/ (particles.parquet, history.parquet, generations.parquet, "
         "posterior.parquet, calibration.txt, posterior.png, manifest.json)"
