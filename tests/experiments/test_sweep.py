@@ -20,7 +20,15 @@ from escalation.experiments.design import DesignFactor, DesignSpec
 from escalation.experiments.executors import local_pool
 from escalation.experiments.experiment import SweepSpec, command_line_experiment, sweep_spec
 from escalation.experiments.factors import parse_vary
-from escalation.experiments.sweep import SweepBatch, SweepTask, run_batch, run_sweep, run_task
+from escalation.experiments.replicates import LARGEST_DEFAULT_BLOCK
+from escalation.experiments.sweep import (
+    SweepBatch,
+    SweepTask,
+    batch_runs,
+    run_batch,
+    run_sweep,
+    run_task,
+)
 from escalation.experiments.sweep_folder import read_sweep
 from escalation.report_text import wilson_interval
 from escalation.store import ResultsExistError, write_results
@@ -139,6 +147,38 @@ def test_results_do_not_depend_on_workers_or_blocks(
     pd.testing.assert_frame_equal(serial.summary, pooled.summary)
     assert pooled.manifest["workers"] == 2
     assert pooled.manifest["block_size"] == 7
+
+
+def test_the_default_batch_is_the_largest_block_of_whole_points(
+    tmp_path: Path, grid_sweep: Path, duel_file: Path, duel: Scenario
+) -> None:
+    with local_pool(2) as pool:
+        run_sweep(make_spec(duel_file, duel), tmp_path / "pool", executor=pool)
+    pooled = read_sweep(tmp_path / "pool")
+    pd.testing.assert_frame_equal(read_sweep(grid_sweep).runs(), pooled.runs())
+    points = len(pooled.points)
+    assert pooled.manifest["block_size"] == batch_runs(points, 40, 2) == -(-points // 2) * 40
+
+
+@pytest.mark.parametrize("points", [1, 2, 7, 200, 1000, 12_345])
+@pytest.mark.parametrize("runs", [1, 3, 500, 1000, 60_000, 250_000])
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_batches_are_whole_points_or_equal_parts_of_one(
+    points: int, runs: int, workers: int
+) -> None:
+    size = batch_runs(points, runs, workers)
+    total = points * runs
+    if runs <= size:
+        assert size % runs == 0  # whole points
+        batches = -(-points // (size // runs))
+        if total <= workers * LARGEST_DEFAULT_BLOCK:  # one batch a worker, or fewer
+            assert batches <= workers
+        else:  # never larger than a block of the same number of runs
+            assert size <= LARGEST_DEFAULT_BLOCK
+    else:
+        parts = -(-runs // size)
+        assert parts * size - runs < parts  # equal parts of the point's runs
+        assert size <= LARGEST_DEFAULT_BLOCK
 
 
 def test_a_point_that_fails_is_recorded_and_the_sweep_goes_on(

@@ -101,7 +101,11 @@ def register(subparsers: Any) -> None:
     )
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, tcp://host:port")
     sweep.add_argument("--workers", type=positive_int, help="processes (default: all cores)")
-    sweep.add_argument("--block-size", type=positive_int, help="runs per task (at most)")
+    sweep.add_argument(
+        "--block-size",
+        type=positive_int,
+        help="runs a worker advances at once (at most; default: as run, in whole points)",
+    )
     sweep.set_defaults(handler=cmd_sweep)
 
     analyze = subparsers.add_parser(

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from escalation.report_text import wilson_interval
 
@@ -24,18 +26,29 @@ __all__ = ["QUANTILES", "failed_row", "point_summary", "summary_frame"]
 QUANTILES = (0.05, 0.5, 0.95)
 
 
-def point_summary(runs: pd.DataFrame, outcomes: list[str], metrics: list[str]) -> dict[str, Any]:
-    """The summary row of one point from its runs (``point``, ``outcome``, metrics)."""
-    n = len(runs)
-    row: dict[str, Any] = {"point": int(runs["point"].iloc[0]), "runs": n}
-    counts = runs["outcome"].astype(str).value_counts()
+def point_summary(runs: pa.Table, outcomes: list[str], metrics: list[str]) -> dict[str, Any]:
+    """The summary row of one point from its runs (``point``, ``outcome``, metrics).
+
+    Read from the point's Arrow table as it comes from disk, with no pandas frame.
+    """
+    n = runs.num_rows
+    row: dict[str, Any] = {"point": int(runs.column("point")[0].as_py()), "runs": n}
+    tally = pc.value_counts(pc.cast(runs.column("outcome"), pa.string()))
+    counts = dict(
+        zip(tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True)
+    )
     found = np.array([counts.get(o, 0) for o in outcomes], dtype=np.int64)
     low, high = wilson_interval(found, n)
     for index, outcome in enumerate(outcomes):
         row[f"share_{outcome}"] = found[index] / n
         row[f"share_{outcome}_low"] = float(low[index])
         row[f"share_{outcome}_high"] = float(high[index])
-    values = runs[metrics].to_numpy(dtype=np.float64)
+    # A metric a column: nulls (a day never reached) as NaN, booleans as 0 and 1.
+    columns = np.empty((len(metrics), n))
+    for index, metric in enumerate(metrics):
+        column = pc.cast(runs.column(metric), pa.float64(), safe=False)
+        columns[index] = column.to_numpy(zero_copy_only=False)
+    values = columns.T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN metrics give NaN, as stated
         means = np.nanmean(values, axis=0)

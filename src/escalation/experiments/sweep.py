@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -36,6 +37,7 @@ from escalation.errors import ResultsError
 from escalation.experiments.design import make_design
 from escalation.experiments.executors import ExecutorHandle, SerialExecutor
 from escalation.experiments.experiment import SweepSpec
+from escalation.experiments.replicates import default_block_size
 from escalation.experiments.sweep_folder import (
     MANIFEST,
     PARTS,
@@ -46,7 +48,9 @@ from escalation.experiments.sweep_folder import (
     failure_path,
     locked,
     normal_json,
+    parquet_bytes,
     part_path,
+    read_parquet_bytes,
     stored_failures,
     versions,
     write_parquet,
@@ -70,13 +74,13 @@ __all__ = [
     "SweepBatch",
     "SweepTask",
     "TaskResult",
+    "batch_runs",
     "run_batch",
     "run_sweep",
     "run_task",
     "runs_frame",
 ]
 
-DEFAULT_BLOCK_SIZE = 10000
 COMMON_RANDOM_NUMBERS = (
     "run id = replicate, family 0 at every point: the points share their random numbers "
     "(common random numbers); design drawn from SeedSequence(seed, spawn_key=(1,))"
@@ -110,13 +114,22 @@ class SweepBatch:
 
 @dataclass
 class TaskResult:
-    """The runs of a block (``point``, ``replicate``, metrics), or the error it raised."""
+    """The runs of a block (``point``, ``replicate``, metrics), or the error it raised.
+
+    The runs come as the bytes of a Parquet file (:func:`parquet_bytes`): the worker
+    encodes them, so that the process that gathers the points only writes them.
+    """
 
     point: int
     start: int
     stop: int
-    runs: pd.DataFrame | None
+    part: bytes | None
     error: str | None = None
+
+    @property
+    def runs(self) -> pd.DataFrame | None:
+        """The runs as a table (decoded from :attr:`part`)."""
+        return None if self.part is None else read_parquet_bytes(self.part).to_pandas()
 
 
 _PLANS: dict[str, tuple[Scenario, Plan]] = {}
@@ -190,12 +203,11 @@ def run_batch(batch: SweepBatch) -> list[TaskResult]:
         return [run_task(task) for task in tasks]
     frame = runs_frame(block, 0)
     frame["point"] = np.repeat([task.point for task in tasks], width)
+    # One conversion for the batch; each point's part is a slice of it.
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     return [
         TaskResult(
-            task.point,
-            task.start,
-            task.stop,
-            frame.iloc[index * width : (index + 1) * width].reset_index(drop=True),
+            task.point, task.start, task.stop, parquet_bytes(table.slice(index * width, width))
         )
         for index, task in enumerate(tasks)
     ]
@@ -221,7 +233,8 @@ def run_task(task: SweepTask) -> TaskResult:
             # run() releases the model from Mesa's registry, unless a run raised:
             # a worker meets thousands of blocks and must not keep any of them.
             model.release()
-        return TaskResult(task.point, task.start, task.stop, runs_frame(block, task.point))
+        table = pa.Table.from_pandas(runs_frame(block, task.point), preserve_index=False)
+        return TaskResult(task.point, task.start, task.stop, parquet_bytes(table))
     except Exception as error:
         return TaskResult(
             task.point, task.start, task.stop, None, f"{type(error).__name__}: {error}"
@@ -301,7 +314,6 @@ def _start(
     force: bool,
     command: list[str] | None,
     handle: ExecutorHandle,
-    block_size: int,
 ) -> tuple[dict[str, Any], pd.DataFrame] | None:
     """Open the folder (its lock held): resume what it holds, or start anew. None: already
     complete."""
@@ -349,7 +361,6 @@ def _start(
     manifest["status"] = "running"
     manifest["executor"] = handle.description
     manifest["workers"] = handle.workers
-    manifest["block_size"] = block_size
     manifest["timings"]["sessions"] += 1
     if command is not None:
         manifest["command"] = command
@@ -366,6 +377,24 @@ def _only_a_start(entries: list[Path]) -> bool:
         and names <= {"points.parquet", PARTS}
         and not (parts and any(parts[0].iterdir()))
     )
+
+
+def batch_runs(points: int, runs: int, workers: int) -> int:
+    """The runs of each batch when the user names no block size.
+
+    The policy of :func:`~escalation.experiments.replicates.default_block_size` on the
+    sweep's runs (a larger block costs less per run; as many blocks as a multiple of
+    the workers; about 20,000 runs a block once a sweep has more than 50,000 a
+    worker), in whole points: a batch advances several points of ``runs`` replicates
+    in one model, or, when a point has more runs than a block, a point runs in equal
+    blocks.
+    """
+    points = max(1, points)
+    size = default_block_size(points * runs, workers)
+    if runs >= size:
+        return math.ceil(runs / math.ceil(runs / size))
+    batches = math.ceil(points * runs / size)
+    return math.ceil(points / batches) * runs
 
 
 def _batches(
@@ -411,8 +440,12 @@ def _finish_point(
         record = {"point": point, "error": errors[0], "parameters": parameters}
         atomic_write_text(failure_path(folder, point), json.dumps(record, indent=2))
         return errors[0]
-    frames = [r.runs for r in sorted(results, key=lambda r: r.start) if r.runs is not None]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    parts = [r.part for r in sorted(results, key=lambda r: r.start) if r.part is not None]
+    if len(parts) == 1:
+        write_parquet(parts[0], part_path(folder, point))
+        return None
+    # A point run in several blocks: its part is their runs, in order.
+    frame = pd.concat([read_parquet_bytes(part).to_pandas() for part in parts], ignore_index=True)
     write_parquet(pa.Table.from_pandas(frame, preserve_index=False), part_path(folder, point))
     return None
 
@@ -441,7 +474,8 @@ def run_sweep(
     executor
         Where tasks run (:mod:`escalation.experiments.executors`); None: here.
     block_size
-        Replicates per task (at most); results do not depend on it.
+        Replicates per task (at most); results do not depend on it.  None:
+        :func:`batch_runs` of the points left to run.
     force
         Replace whatever the folder holds.
     command
@@ -469,14 +503,13 @@ def run_sweep(
     """
     folder = Path(out)
     handle = executor or ExecutorHandle(SerialExecutor(), 1, "serial (this process)")
-    block = block_size or DEFAULT_BLOCK_SIZE
-    if block < 1:
-        raise ValueError(f"block_size must be >= 1, got {block}")
+    if block_size is not None and block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
     check_place(folder)
     _sweep_manifest(spec, folder, force)  # refuse the folder before writing anything into it
     folder.mkdir(parents=True, exist_ok=True)
     with locked(folder):
-        opened = _start(spec, folder, force, command, handle, block)
+        opened = _start(spec, folder, force, command, handle)
         if opened is None:
             # Killed between marking the sweep complete and removing the parts?
             shutil.rmtree(folder / PARTS, ignore_errors=True)
@@ -498,6 +531,9 @@ def run_sweep(
             if part_path(folder, p).exists() or failure_path(folder, p).exists()
         }
         todo = [int(p) for p in points["point"] if p not in done]
+        block = block_size or batch_runs(len(todo), spec.runs, handle.workers)
+        manifest["block_size"] = block
+        atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2))
         if on_start is not None:
             on_start(len(points), len(done), spec.runs)
         started = time.perf_counter()

@@ -49,7 +49,9 @@ __all__ = [
     "failure_path",
     "locked",
     "normal_json",
+    "parquet_bytes",
     "part_path",
+    "read_parquet_bytes",
     "read_sweep",
     "stored_failures",
     "versions",
@@ -81,15 +83,34 @@ def failure_path(folder: Path, point: int) -> Path:
     return folder / PARTS / f"point-{point:06d}.error.json"
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write a table through a temporary sibling and an atomic rename."""
+def write_parquet(table: pa.Table | bytes, path: Path) -> None:
+    """Write a table, or a Parquet file's bytes (:func:`parquet_bytes`), through a
+    temporary sibling and an atomic rename."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        pq.write_table(table, temporary)
+        if isinstance(table, bytes):
+            temporary.write_bytes(table)
+        else:
+            pq.write_table(table, temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """A table as the bytes of a Parquet file, the same as :func:`write_parquet` writes.
+
+    A sweep's workers encode each finished point so; the parent only writes it.
+    """
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue())
+
+
+def read_parquet_bytes(data: bytes) -> pa.Table:
+    """The table of :func:`parquet_bytes`."""
+    return pq.read_table(pa.BufferReader(data))
 
 
 def versions() -> dict[str, str]:
@@ -271,7 +292,7 @@ def consolidate(folder: Path, points: pd.DataFrame, spec: SweepSpec) -> dict[int
                     if writing is not None:
                         writing.result()
                     writing = pool.submit(runs.write, table)
-                    rows.append(point_summary(table.to_pandas(), outcomes, metrics))
+                    rows.append(point_summary(table, outcomes, metrics))
                 else:
                     record = json.loads(failure_path(folder, point).read_text(encoding="utf-8"))
                     failures[point] = str(record["error"])
