@@ -474,6 +474,49 @@ def test_an_answer_that_is_no_blow_breaks_the_chain() -> None:
     assert len(results.cycles) == 0
 
 
+LOOKED_AT = """\
+actors:
+  a:
+    name: A
+    kind: state
+    policy:
+      - {id: strike, when: "day == 0", do: hit, target: b}
+      - {id: talk, when: "day == 1", do: note, target: b}
+  b:
+    name: B
+    kind: state
+    policy:
+      - {id: answer, when: "day == 3 and CONDITION", do: hit, target: a}
+actions:
+  hit: {rung: 1, hostile: true}
+  note: {rung: 0}
+"""
+
+
+@pytest.mark.parametrize(
+    ("condition", "cycles", "answered"),
+    [
+        # The hit is the hostile act looked at, though the note came later.
+        ("count(hit, by=a, within=3) > 0 and count(note, by=a, within=3) >= 0", 1, "hit"),
+        ("count(note, by=a) >= 0 and days_since(hit, by=a) < 5", 1, "hit"),
+        # A hit out of the condition's window was not looked at: the note is the answer.
+        ("count(note, by=a) >= 0 and count(hit, by=a, within=2) == 0", 0, "note"),
+        # Nor is it when the condition looks at nothing else: the blow starts a chain.
+        ("count(hit, by=a, within=1) == 0", 0, None),
+    ],
+)
+def test_a_blow_answers_the_latest_hostile_act_its_condition_looked_at(
+    condition: str, cycles: int, answered: str | None
+) -> None:
+    subject = scenario(LOOKED_AT.replace("CONDITION", condition), horizon=6)
+    results = run_scenario(subject, runs=2, seed=1, path_sample=0)
+    assert results.runs["cycles"].tolist() == [cycles] * 2
+    events = replay_run(subject, seed=1, run=0).events.set_index("day")
+    assert events.loc[3, "chain"] == 1 + cycles
+    cause = events.loc[3, "cause"]
+    assert (None if cause < 0 else events["action"][events["event_id"] == cause].item()) == answered
+
+
 # -- outcomes ----------------------------------------------------------------------------
 
 

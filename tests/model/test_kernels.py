@@ -61,35 +61,65 @@ def test_take_due_continues_only_hostile_chains_of_others(gen):
     assert np.all(root == -1)
 
 
-def _remember_reference(runs, last_days, track_causes, rows, crows, hostile):
+def _remember_reference(runs, day, last_days, track_causes, rows, crows, hostile, reach):
+    """The latest hostile act in reach, else the latest act in reach, keys in order."""
     answered = np.empty((runs.size, 4), dtype=np.int64)
     for i, r in enumerate(runs):
-        best, picked = -np.inf, (-1, 0, -1, -1)
-        for j, (row, crow) in enumerate(zip(rows, crows, strict=True)):
-            if last_days[row, r] > best:
-                best = last_days[row, r]
-                event, chain, root, by = track_causes[crow, r]
-                picked = (event, chain if hostile[j] else 0, root, by)
-        answered[i] = picked
+        seen = [
+            (last_days[row, r], j)
+            for j, row in enumerate(rows)
+            if last_days[row, r] > -np.inf and last_days[row, r] >= day - reach[j]
+        ]
+        candidates = [item for item in seen if hostile[item[1]]] or seen
+        if not candidates:
+            answered[i] = (-1, 0, -1, -1)
+            continue
+        latest = max(seen_day for seen_day, _ in candidates)
+        j = min(k for seen_day, k in candidates if seen_day == latest)  # the first key
+        event, chain, root, by = track_causes[crows[j], r]
+        answered[i] = (event, chain if hostile[j] else 0, root, by)
     return answered
 
 
 def _tracker_arrays(gen, dtype=np.int64):
+    """Three keys' last days (some never seen), the causes of two, which a rule reads:
+    a hostile key over a window of 3 days and one that is not, over all history."""
     last_days = np.where(gen.random((3, N)) < 0.3, -np.inf, gen.integers(0, 9, (3, N)))
     track_causes = gen.integers(0, 50, size=(2, N, 4)).astype(dtype)
-    return last_days, track_causes, np.array([2, 0]), np.array([1, 0]), np.array([1, 0], np.uint8)
+    reach = np.array([3.0, np.inf])
+    return (
+        last_days,
+        track_causes,
+        np.array([2, 0]),
+        np.array([1, 0]),
+        np.array([1, 0], np.uint8),
+        reach,
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
-def test_remember_causes_takes_the_latest_key_in_order(gen, dtype):
-    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen, dtype)
-    runs = _runs(gen)
-    answered = kernels.remember_causes(runs, last_days, track_causes, rows, crows, hostile)
-    expected = _remember_reference(runs, last_days, track_causes, rows, crows, hostile)
+def test_remember_causes_takes_the_latest_hostile_act_looked_at(gen, dtype):
+    sources = _tracker_arrays(gen, dtype)
+    last_days, track_causes, rows, crows, hostile, reach = sources
+    runs, day = _runs(gen), 9
+    answered = kernels.remember_causes(runs, day, *sources)
+    expected = _remember_reference(runs, day, *sources)
     assert answered.dtype == np.int64
     assert np.array_equal(answered, expected)
     assert np.any(answered[:, 0] == -1)  # a run where no key saw anything
     assert np.any(answered[:, 0] != -1)
+    hostile_days, other_days = last_days[2, runs], last_days[0, runs]
+    in_reach = hostile_days >= day - 3
+    # A hostile act in reach is the answer even where a later act is not hostile ...
+    earlier = in_reach & (other_days > hostile_days)
+    assert earlier.any()
+    assert np.array_equal(answered[earlier, 0], track_causes[1, runs[earlier], 0])
+    assert np.array_equal(answered[earlier, 1], track_causes[1, runs[earlier], 1])
+    # ... and one out of reach is not, even where it is the latest act.
+    stale = ~in_reach & (hostile_days > other_days) & (other_days > -np.inf)
+    assert stale.any()
+    assert np.array_equal(answered[stale, 0], track_causes[0, runs[stale], 0])
+    assert not answered[stale, 1].any()
 
 
 def _mask_reference(applies, ready_day, check_ready, day, taken, first):
@@ -118,7 +148,7 @@ def test_decide_and_fire_equals_its_steps(gen):
     applies = (gen.random(N) < 0.7).astype(np.uint8)
     ready = gen.integers(0, 20, size=(2, N)).astype(np.int32)
     taken = (gen.random(N) < 0.2).astype(np.uint8)
-    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
+    sources = _tracker_arrays(gen)
     want_ready, want_taken = ready.copy(), taken.copy()
     eligible = np.empty(N, np.uint8)
 
@@ -128,11 +158,11 @@ def test_decide_and_fire_equals_its_steps(gen):
     want_runs = rng.bernoulli_select(key, run_ids, eligible.astype(bool), day, site, p, family)
     assert rng.draws_consumed() == want_drawn
     want_ready[1, want_runs] = kernels.NEVER
-    want_answered = _remember_reference(want_runs, last_days, track_causes, rows, crows, hostile)
+    want_answered = _remember_reference(want_runs, day, *sources)
 
     runs, drawn, answered = kernels.decide_and_fire(
         applies, ready[1], True, day, taken, False, eligible, *key, run_ids, site, family, p,
-        last_days, track_causes, rows, crows, hostile,
+        *sources,
     )  # fmt: skip
     assert 0 < runs.size < want_drawn
     assert np.array_equal(runs, want_runs)
@@ -370,10 +400,9 @@ def test_decide_and_fire_draws_nothing_for_a_certain_probability(gen, p):
     ready = np.zeros(N, dtype=np.int32)
     taken = np.empty(N, np.uint8)
     eligible = np.empty(N, np.uint8)
-    last_days, track_causes, rows, crows, hostile = _tracker_arrays(gen)
     runs, drawn, answered = kernels.decide_and_fire(
         applies, ready, False, 3, taken, True, eligible, 1, 2, run_ids, 7, 0, p,
-        last_days, track_causes, rows, crows, hostile,
+        *_tracker_arrays(gen),
     )  # fmt: skip
     assert drawn == 0
     assert answered.shape == (runs.size, 4)

@@ -7,6 +7,7 @@ which Mesa calls the agents changes nothing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,6 +22,7 @@ from escalation.model.plan import RulePlan, TempoPlan
 from escalation.scenario.errors import format_path
 
 if TYPE_CHECKING:
+    from escalation.model.compiler import ObservationKey
     from escalation.model.engine import EscalationModel
 
 __all__ = ["ActorAgent", "Event", "ModelError"]
@@ -81,8 +83,9 @@ class _Decision(NamedTuple):
     """The first day it may decide again, per run (its row of `ActorAgent.ready_day`)."""
     sources: tuple[NDArray[Any], ...]
     """Where the keys its condition reads keep their last acts (the tracker's arrays
-    and these keys' rows of them), and whether those acts are hostile (only hostile
-    acts continue a chain): what `kernels.hold` reads."""
+    and these keys' rows of them), whether those acts are hostile (only hostile acts
+    continue a chain), and how far back the condition looks at each: what
+    `kernels.hold` reads."""
     probability: float | None
     """Its probability when fixed for the block."""
     low: int
@@ -122,7 +125,11 @@ class ActorAgent(mesa.Agent):
         tracker = model.state.tracker
         cause_sources: list[tuple[NDArray[Any], ...]] = []
         for rule in self.rules:
-            keys = list(dict.fromkeys(rule.when.keys))
+            # How far back the condition looks at each key: its widest window.
+            reach: dict[ObservationKey, float] = {}
+            for key, within in zip(rule.when.keys, rule.when.windows, strict=True):
+                reach[key] = max(reach.get(key, 0.0), math.inf if within is None else within)
+            keys = list(reach)
             hostile = [key.action is None or plan.actions[key.action].hostile for key in keys]
             cause_sources.append(
                 (
@@ -130,6 +137,7 @@ class ActorAgent(mesa.Agent):
                     tracker.causes,
                     *tracker.cause_sources(keys),
                     np.array(hostile, dtype=np.uint8),
+                    np.array([reach[key] for key in keys], dtype=np.float64),
                 )
             )
         # Rules whose conditions have the same text and read the same observations
@@ -230,7 +238,7 @@ class ActorAgent(mesa.Agent):
                 kernels.decide_mask(applies, ready_day, check_ready, day, taken, first, eligible)
                 runs = self._fire(rule, eligible.view(np.bool_))
                 if runs.size:
-                    answered = kernels.hold(ready_day, runs, *sources)
+                    answered = kernels.hold(ready_day, runs, day, *sources)
             if runs.size == 0:
                 continue
             schedule = self.schedule[position]

@@ -93,6 +93,8 @@ class Compiled:
     for every run (``evaluate`` always gives an array)."""
     parameters_only: bool = False
     """Whether it reads literals and parameters only, so keeps one value in a block."""
+    windows: tuple[int | None, ...] = ()
+    """The window of each read of ``keys``, in the same order (None: all history)."""
 
     def block_value(self, state: BlockState) -> float | None:
         """The one number it has for every run of the block, if it reads only literals
@@ -117,6 +119,7 @@ class CompileContext:
     owner: str | None = None
     outcome: bool = False
     keys: list[ObservationKey] = field(default_factory=list)
+    windows: list[int | None] = field(default_factory=list)
 
     @property
     def observer(self) -> str | None:
@@ -132,14 +135,14 @@ def compile_expression(text: str, context: CompileContext, *, boolean: bool = Fa
         On a syntax error, a forbidden construct or an unknown name.
     """
     tree = parse_expression(text, outcome=context.outcome)
-    context.keys = []
+    context.keys, context.windows = [], []
     function = _compile(tree, context)
     constant = _constant_value(tree, context)
-    keys = tuple(context.keys)
+    keys, windows = tuple(context.keys), tuple(context.windows)
     fixed = _parameters_only(tree, context)
     if not boolean:
-        return Compiled(text, function, keys, constant, parameters_only=fixed)
-    return Compiled(text, _as_bool(function), keys, constant, _as_truth(function), fixed)
+        return Compiled(text, function, keys, constant, parameters_only=fixed, windows=windows)
+    return Compiled(text, _as_bool(function), keys, constant, _as_truth(function), fixed, windows)
 
 
 def compile_quantity(value: float | str, context: CompileContext) -> Compiled:
@@ -527,6 +530,7 @@ def _compile_call(node: ast.Call, context: CompileContext) -> Fn:  # noqa: C901 
     summed = {"count": "count", "hostile": "count", "casualties": "casualties"}.get(function)
     context.requirements.need(key, within, summed)
     context.keys.append(key)
+    context.windows.append(within)
     if function in ("count", "hostile"):
         return _SumRead(key, within, "count")
     if function == "casualties":

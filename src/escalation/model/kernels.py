@@ -244,14 +244,18 @@ def _add_exactly(high, low, value):
 
 
 @_jit
-def remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile):
-    """What a rule's acts in ``runs`` answer: the latest act among its keys.
+def remember_causes(runs, day, last_days, track_causes, last_rows, cause_rows, hostile, reach):
+    """What a rule's acts in ``runs``, decided on ``day``, answer: the latest act its
+    condition looked at.
 
-    Keys (rows ``last_rows`` of ``last_days``, ``cause_rows`` of ``track_causes``)
-    are taken in order, a later one only where its act is strictly later; a key
-    whose acts are not hostile (``hostile[j]`` 0) gives no chain.  Where no key saw
-    anything the act answers no event.  Returns one row per run: (event id, chain
-    length, chain root, perceived author of the event).
+    Key ``j`` (row ``last_rows[j]`` of ``last_days``, ``cause_rows[j]`` of
+    ``track_causes``) is looked at back to ``day - reach[j]``: the widest window the
+    condition reads it over (``inf``: all its history).  The latest hostile act seen
+    there (``hostile[j]`` 1) is the answer; where none was, the latest act of any key
+    is, and gives no chain.  Keys are taken in order, a later one only where its act
+    is strictly later.  Where no key saw anything the act answers no event.  Returns
+    one row per run: (event id, chain length, chain root, perceived author of the
+    event).
     """
     # Key by key, then run by run: each loop's loads are independent of one another,
     # so the processor overlaps their cache misses (the runs are scattered over
@@ -259,16 +263,25 @@ def remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostil
     m = runs.shape[0]
     best = np.full(m, -np.inf)
     which = np.full(m, -1, np.int64)
+    best_hostile = np.full(m, -np.inf)
+    which_hostile = np.full(m, -1, np.int64)
     for j in range(last_rows.shape[0]):
         seen_days = last_days[last_rows[j]]
+        earliest = day - reach[j]
         for i in range(m):
             seen = seen_days[runs[i]]
-            later = seen > best[i]
+            later = seen > best[i] and seen >= earliest
             best[i] = seen if later else best[i]
             which[i] = j if later else which[i]
+        if hostile[j]:
+            for i in range(m):
+                seen = seen_days[runs[i]]
+                later = seen > best_hostile[i] and seen >= earliest
+                best_hostile[i] = seen if later else best_hostile[i]
+                which_hostile[i] = j if later else which_hostile[i]
     answered = np.empty((m, 4), np.int64)
     for i in range(m):
-        j = which[i]
+        j = which_hostile[i] if which_hostile[i] >= 0 else which[i]
         if j < 0:
             answered[i, 0], answered[i, 1], answered[i, 2], answered[i, 3] = -1, 0, -1, -1
             continue
@@ -354,6 +367,7 @@ def decide_and_fire(
     last_rows,
     cause_rows,
     hostile,
+    reach,
 ):
     """A rule with a fixed probability ``p`` in [0, 1] decides: `decide_mask`, then,
     for ``p`` strictly between 0 and 1, a Bernoulli draw per eligible run
@@ -368,17 +382,21 @@ def decide_and_fire(
         runs, drawn = np.empty(0, np.int64), 0
     else:
         runs, drawn = _select_kernel(k0, k1, run_ids, eligible, day & 0xFFFF, site, family, p)
-    answered = hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostile)
+    answered = hold(
+        ready_day, runs, day, last_days, track_causes, last_rows, cause_rows, hostile, reach
+    )
     return runs, drawn, answered
 
 
 @_jit
-def hold(ready_day, runs, last_days, track_causes, last_rows, cause_rows, hostile):
-    """The runs where a rule fired: it decides nothing more there until their act is
-    done.  Returns what each act answers (`remember_causes`)."""
+def hold(ready_day, runs, day, last_days, track_causes, last_rows, cause_rows, hostile, reach):
+    """The runs where a rule fired on ``day``: it decides nothing more there until
+    their act is done.  Returns what each act answers (`remember_causes`)."""
     for i in range(runs.shape[0]):
         ready_day[runs[i]] = NEVER
-    return remember_causes(runs, last_days, track_causes, last_rows, cause_rows, hostile)
+    return remember_causes(
+        runs, day, last_days, track_causes, last_rows, cause_rows, hostile, reach
+    )
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
