@@ -8,6 +8,7 @@ at all, so its indices are exactly zero, not merely small.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -122,12 +123,31 @@ def test_failed_points_and_undefined_outputs_are_refused(sobol_sweep: SweepResul
     summary = sobol_sweep.summary.copy()
     summary.loc[[3, 7], "mean_attack_first_day"] = np.nan
     undefined = dataclasses.replace(sobol_sweep, summary=summary)
-    with pytest.raises(AnalysisError, match="attack_first_day is undefined \\(NaN\\) at 2 points"):
+    undefined_at = "attack_first_day is undefined \\(NaN\\) at 2 of 64 points"
+    with pytest.raises(AnalysisError, match=undefined_at):
         sensitivity(undefined, "mean_attack_first_day")
     summary.loc[5, "failed"] = True
     failed = dataclasses.replace(sobol_sweep, summary=summary)
     with pytest.raises(AnalysisError, match="1 of 64 points failed \\(points 5...\\); sensitivity"):
         sensitivity(failed, "share_war")
+
+
+def test_analyze_says_an_output_is_undefined_not_the_same_where_it_is_nan(
+    sobol_sweep: SweepResults, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output defined at two points, equal there and NaN elsewhere, is not "the same at
+    every point": it is refused for what it is, and nothing is written."""
+    folder = tmp_path / "copy"
+    shutil.copytree(sobol_sweep.folder, folder)
+    summary = pd.read_parquet(folder / "summary.parquet")
+    summary["mean_attack_first_day"] = np.nan
+    summary.loc[[0, 1], "mean_attack_first_day"] = 3.0
+    summary.to_parquet(folder / "summary.parquet", index=False)
+    assert main(["analyze", str(folder), "--output", "war", "--output", "attack_first_day"]) == 2
+    captured = capsys.readouterr()
+    assert "mean_attack_first_day is undefined (NaN) at 62 of 64 points" in captured.err
+    assert "the same at every point" not in captured.out
+    assert not (folder / "analysis").exists()
 
 
 def test_analyze_writes_ranked_tables_and_never_silently_replaces(

@@ -347,6 +347,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         AnalysisError,
         default_outputs,
         output_column,
+        output_values,
         sensitivity,
     )
     from escalation.experiments.sweep_folder import SweepError, read_sweep, write_analysis
@@ -380,10 +381,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for path in targets.values():
             if path.exists() and not args.force:
                 raise BadInput(f"{path} exists; pass --force to replace it")
+        # Every point must have run and defined every output (checked before anything
+        # is written); only then can an output be said to be the same at every point.
+        values = {output: output_values(results, output) for output in outputs}
         for output, path in targets.items():
-            values = summary[output]
-            if values.nunique() <= 1:
-                print(f"{output}: the same at every point ({values.iloc[0]:g}); no indices.\n")
+            if values[output].min() == values[output].max():
+                print(f"{output}: the same at every point ({values[output][0]:g}); no indices.\n")
                 continue
             table = sensitivity(results, output, resamples=args.resamples)
             write_analysis(table, path, force=args.force)

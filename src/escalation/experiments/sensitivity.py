@@ -111,8 +111,8 @@ def output_values(results: SweepResults, output: str) -> FloatArray:
     values = summary[output].to_numpy(dtype=np.float64)
     if np.isnan(values).any():
         raise AnalysisError(
-            f"{output} is undefined (NaN) at {int(np.isnan(values).sum())} points: no run "
-            "there had the event it measures"
+            f"{output} is undefined (NaN) at {int(np.isnan(values).sum())} of {values.size} "
+            "points: no run there had the event it measures"
         )
     return values
 
