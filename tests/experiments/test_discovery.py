@@ -154,3 +154,20 @@ def test_a_threshold_that_is_not_finite_is_refused(
     summary = pd.DataFrame({"a": [0.1, 0.9], "share_war": [0.2, 0.8], "failed": [False, False]})
     with pytest.raises(ValueError, match="the threshold must be a finite number"):
         discover(summary, ["a"], "share_war", float(threshold))
+
+
+def test_analyze_counts_the_points_discovery_used(
+    tmp_path: Path, duel_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed point is left out of discovery; the report says on how many points it ran."""
+    table = tmp_path / "points.csv"
+    table.write_text("answer_chance\n0.1\n0.3\n0.9\n")  # 0.9: 2 * answer_chance fails
+    experiment = command_line_experiment(str(duel_file), [], DesignSpec("table", table=str(table)))
+    out = tmp_path / "one_failed"
+    run_sweep(sweep_spec(experiment, runs=5, seed=2), out)
+    assert main(["analyze", str(out), "--discover", "war", "--threshold", "0.1"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "Scenario discovery (PRIM) on 2 of 3 points (the 1 that failed or where share_war "
+        "is undefined are left out):" in printed
+    )

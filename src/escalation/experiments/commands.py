@@ -458,7 +458,16 @@ def _discover(args: argparse.Namespace, results: Any) -> int:
     points = results.points[results.factor_names]
     scenario = Scenario.model_validate(results.manifest["scenario"])
     units = {name: parameter_named(scenario, name)[1].unit for name in results.factor_names}
-    print(f"Scenario discovery (PRIM) on {len(summary):,} points:")
+    # discover() leaves out the points that failed or where the output is undefined;
+    # coverage, density and mass are shares of the points it kept.
+    used = int((~summary["failed"].astype(bool) & summary[output].notna()).sum())
+    if used == len(summary):
+        print(f"Scenario discovery (PRIM) on {used:,} points:")
+    else:
+        print(
+            f"Scenario discovery (PRIM) on {used:,} of {len(summary):,} points (the "
+            f"{len(summary) - used:,} that failed or where {output} is undefined are left out):"
+        )
     print(f"  {rules_text(result, points, units)}")
     print(f"  written to {path}")
     return 0
