@@ -216,3 +216,12 @@ def test_a_horizon_too_short_for_a_statistic_is_exit_2(
     err = capsys.readouterr().err
     assert "needs a horizon of at least 30 days, got 20" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_check_help_gives_the_exit_code_of_a_failed_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "3 when some fail" in text
+    assert "1 when some fail" not in text

@@ -1,7 +1,7 @@
 """The verbs ``escalation check`` and ``escalation calibrate``.
 
-``check`` exits 0 when every target passes, 1 when some fail (like a test runner
-or a linter), 2 on bad input.
+``check`` exits 0 when every target passes, 3 when some fail (``CHECK_FAILED``),
+2 on bad input.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def register(subparsers: Any) -> None:
         help="compare a scenario's runs with stylized facts (exit 3 if any fails)",
         description="Run the scenario and compare, per target, the model's distribution with "
         "the observed value: median and central interval, the record's percentile, pass or "
-        "fail.  Exit code 0 only when every target passes; 1 when some fail.",
+        "fail.  Exit code 0 only when every target passes; 3 when some fail.",
     )
     _common(check)
     check.add_argument("--runs", type=positive_int, help="runs (default: the targets file's)")
