@@ -17,9 +17,9 @@ import pytest
 
 from escalation import Scenario
 from escalation.cli import main
-from escalation.experiments.design import DesignFactor, DesignSpec
+from escalation.experiments.design import DesignFactor, DesignSpec, make_design
 from escalation.experiments.experiment import command_line_experiment, sweep_spec
-from escalation.experiments.factors import parse_vary
+from escalation.experiments.factors import Factor, parse_vary
 from escalation.experiments.sensitivity import (
     AnalysisError,
     analysis_seed,
@@ -27,6 +27,7 @@ from escalation.experiments.sensitivity import (
     output_column,
     sensitivity,
     sobol_table,
+    uneven_morris_factors,
 )
 from escalation.experiments.sweep import run_sweep
 from escalation.experiments.sweep_folder import SweepResults, read_sweep
@@ -100,6 +101,50 @@ def test_morris_effects_of_a_known_function() -> None:
     assert table["parameter"].tolist() == ["x1", "x2"]
     np.testing.assert_allclose(table["mu"], [3.0, -1.0])
     np.testing.assert_allclose(table["sigma"], [0.0, 0.0], atol=1e-12)
+
+
+def test_morris_effects_of_whole_numbers_and_lists_are_flagged_when_the_levels_miss_them() -> None:
+    """Y moves by the same share of each factor's range, so each should have mu* = 1.
+
+    A whole-number factor of 5 values, or a list of 3, cannot be reached in even steps by
+    4 levels: their mu* come out otherwise, and the analysis says so of them alone.
+    """
+    factors = [
+        DesignFactor(Factor("range", 0, 4)),
+        DesignFactor(Factor("whole", 0, 4, integer=True)),
+        DesignFactor(Factor("listed", 0, 4, values=(0.0, 2.0, 4.0))),
+        DesignFactor(Factor("fitting", 5, 20, integer=True)),  # 16 values: 15 = 5 x 3
+    ]
+    names = [f.name for f in factors]
+    design = make_design(factors, DesignSpec("morris", trajectories=30), 1)
+    y = (design.points[names].to_numpy() - [0, 0, 0, 5]) @ np.array([1 / 4, 1 / 4, 1 / 4, 1 / 15])
+    table = morris_table(names, design.unit, y, levels=4, resamples=20).set_index("parameter")
+    assert table.loc["range", "mu_star"] == pytest.approx(1.0)
+    assert table.loc["fitting", "mu_star"] == pytest.approx(1.0)
+    assert table.loc["whole", "mu_star"] == pytest.approx(1.125)  # steps of 3/4, not 2/3
+    assert table.loc["listed", "sigma"] > 0.1  # steps of the whole range or half of it
+    assert uneven_morris_factors(factors, 4) == {"whole": 5, "listed": 3}
+    assert uneven_morris_factors(factors, 2) == {}
+
+
+def test_analyze_notes_a_factor_the_morris_levels_miss(
+    tmp_path: Path, duel_file: Path, duel: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factors = [
+        DesignFactor(parse_vary("attack_chance=0.05:0.6", duel)),
+        DesignFactor(parse_vary("a.resolve=0:10", duel)),  # 11 whole numbers
+    ]
+    experiment = command_line_experiment(
+        str(duel_file), factors, DesignSpec("morris", trajectories=4)
+    )
+    run_sweep(sweep_spec(experiment, runs=10, seed=5), tmp_path / "morris")
+    assert main(["analyze", str(tmp_path / "morris"), "--resamples", "20"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert (
+        "Note: the 4 Morris levels do not reach the values of a.resolve (11 values) in even "
+        "steps" in printed
+    )
+    assert "attack_chance (" not in printed
 
 
 def test_the_analysis_seed_is_never_zero() -> None:

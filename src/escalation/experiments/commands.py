@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -391,6 +392,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             table = sensitivity(results, output, resamples=args.resamples)
             write_analysis(table, path, force=args.force)
             print(_ranked(table, kind, output, path))
+        note = _uneven_note(results) if kind == "morris" else ""
+        if note:
+            print(note)
     except AnalysisError as error:
         raise BadInput(f"{args.results}: {error}") from None
     return 0
@@ -419,6 +423,28 @@ def _ranked(table: pd.DataFrame, kind: str, output: str, path: Path) -> str:
             )
     lines.append(f"  written to {path}\n")
     return "\n".join(lines)
+
+
+def _uneven_note(results: Any) -> str:
+    """A note on the factors whose values the Morris levels do not reach evenly ("" if none)."""
+    from escalation.experiments.design import MORRIS_LEVELS, DesignFactor
+    from escalation.experiments.sensitivity import uneven_morris_factors
+
+    levels = int(results.manifest["design"].get("levels") or MORRIS_LEVELS)
+    factors = [DesignFactor.from_dict(f) for f in results.manifest["factors"]]
+    uneven = uneven_morris_factors(factors, levels)
+    if not uneven:
+        return ""
+    named = ", ".join(f"{name} ({count} values)" for name, count in uneven.items())
+    fits = ", ".join(str(m * (levels - 1) + 1) for m in range(1, 4))
+    text = (
+        f"Note: the {levels} Morris levels do not reach the values of {named} in even "
+        "steps: a step of the design moves such a factor by more or less than the step its "
+        "elementary effects are divided by, so its mu* and sigma are not comparable with the "
+        f"other factors'. A factor of n values fits {levels} levels when n - 1 is a multiple "
+        f"of {levels - 1} ({fits}, ...)."
+    )
+    return "\n".join(textwrap.wrap(text, width=96)) + "\n"
 
 
 def _pm(value: float, half: float) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "output_values",
     "sensitivity",
     "sobol_table",
+    "uneven_morris_factors",
     "unit_sample",
 ]
 
@@ -215,6 +216,38 @@ def morris_table(
         }
     )
     return table.sort_values("mu_star", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def uneven_morris_factors(
+    factors: list[DesignFactor] | tuple[DesignFactor, ...], levels: int
+) -> dict[str, int]:
+    """The factors of a Morris design whose values its levels do not reach in even steps.
+
+    An elementary effect divides an output's change by the step between levels
+    (``levels / (2 (levels - 1))`` of the normalised range).  A factor that takes a
+    list of values, grid levels or whole numbers takes, at each level, the value of
+    the stratum it falls in; unless its number of values ``n`` has ``n - 1`` a
+    multiple of ``levels - 1``, a step of the design moves it by more or less than
+    that, or not at all, and its ``mu_star`` and ``sigma`` are not comparable with
+    the other factors'.  Returns each such factor's number of values, by name.
+    """
+    grid = np.arange(levels) / (levels - 1)
+    found = {}
+    for factor in factors:
+        choices = factor.choices() if factor.discrete else None
+        if choices is not None:
+            count = len(choices)
+        elif factor.factor.integer:
+            count = int(factor.factor.high) - int(factor.factor.low) + 1
+        else:
+            continue
+        if count < 2:
+            continue
+        # The value's place among the factor's values, as DesignFactor.from_unit picks it.
+        index = np.minimum(np.floor(grid * count), count - 1)
+        if not np.allclose(index / (count - 1), grid):
+            found[factor.name] = count
+    return found
 
 
 def sensitivity(results: SweepResults, output: str, *, resamples: int = 1000) -> pd.DataFrame:
