@@ -26,6 +26,7 @@ from escalation.experiments.sensitivity import (
     morris_table,
     output_column,
     sensitivity,
+    sobol_pairs_table,
     sobol_table,
     uneven_morris_factors,
 )
@@ -90,6 +91,41 @@ def test_sobol_indices_of_a_known_function() -> None:
     assert table["parameter"].tolist() == ["x2", "x1"]
     np.testing.assert_allclose(table["S1"], [0.8, 0.2], atol=0.03)
     np.testing.assert_allclose(table["ST"], [0.8, 0.2], atol=0.03)
+
+
+def test_second_order_sobol_indices_of_a_known_function() -> None:
+    """Y = X1 + X2 + X1 X3 on uniforms on [-1, 1]: S13 = (1/9) / (1/3 + 1/3 + 1/9) = 1/7."""
+    from SALib.analyze import sobol as salib_sobol
+    from SALib.sample import sobol
+
+    names = ["x1", "x2", "x3"]
+    problem = {"num_vars": 3, "names": names, "bounds": [[-1, 1]] * 3}
+    x = sobol.sample(problem, 4096, calc_second_order=True, seed=np.random.default_rng(1))
+    y = x[:, 0] + x[:, 1] + x[:, 0] * x[:, 2]
+    table = sobol_pairs_table(names, y, resamples=100, seed=3)
+    assert list(table.columns) == ["parameter", "with", "S2", "S2_conf"]
+    assert table.loc[0, ["parameter", "with"]].tolist() == ["x1", "x3"]
+    assert table.loc[0, "S2"] == pytest.approx(1 / 7, abs=0.03)
+    reference = salib_sobol.analyze(problem, y, num_resamples=100, seed=3)
+    for _, row in table.iterrows():
+        i, j = names.index(row["parameter"]), names.index(row["with"])
+        assert row["S2"] == reference["S2"][i, j]
+        assert row["S2_conf"] == reference["S2_conf"][i, j]
+
+
+def test_analyze_gives_the_second_order_indices_a_design_was_sampled_for(
+    tmp_path: Path, duel_file: Path, duel: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = sweep(tmp_path, duel_file, duel, DesignSpec("sobol", samples=8, second_order=True))
+    assert main(["analyze", str(results.folder), "--output", "war", "--resamples", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "Second-order Sobol indices of share_war" in printed
+    assert "inert x attack_chance" in printed
+    pairs = pd.read_parquet(results.folder / "analysis" / "sobol2_share_war.parquet")
+    assert pairs[["parameter", "with"]].values.tolist() == [["inert", "attack_chance"]]
+    assert pairs.loc[0, "S2"] == 0.0  # inert changes no run: it interacts with nothing
+    assert main(["analyze", str(results.folder), "--output", "war"]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
 
 
 def test_morris_effects_of_a_known_function() -> None:

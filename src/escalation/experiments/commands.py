@@ -349,6 +349,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         default_outputs,
         output_column,
         output_values,
+        second_order_sensitivity,
         sensitivity,
     )
     from escalation.experiments.sweep_folder import SweepError, read_sweep, write_analysis
@@ -379,7 +380,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             raise BadInput(f"{args.results}: no outcome share varies across the points")
         folder = Path(args.results) / "analysis"
         targets = {output: folder / f"{kind}_{output}.parquet" for output in outputs}
-        for path in targets.values():
+        # A second-order design gives the pairs' indices too, in a file of their own.
+        second_order = kind == "sobol" and bool(results.manifest["design"].get("second_order"))
+        pairs = {output: folder / f"sobol2_{output}.parquet" for output in outputs}
+        for path in [*targets.values(), *(pairs.values() if second_order else ())]:
             if path.exists() and not args.force:
                 raise BadInput(f"{path} exists; pass --force to replace it")
         # Every point must have run and defined every output (checked before anything
@@ -392,6 +396,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             table = sensitivity(results, output, resamples=args.resamples)
             write_analysis(table, path, force=args.force)
             print(_ranked(table, kind, output, path))
+            if second_order:
+                pair_table = second_order_sensitivity(results, output, resamples=args.resamples)
+                write_analysis(pair_table, pairs[output], force=args.force)
+                print(_pairs(pair_table, output, pairs[output]))
         note = _uneven_note(results) if kind == "morris" else ""
         if note:
             print(note)
@@ -421,6 +429,18 @@ def _ranked(table: pd.DataFrame, kind: str, output: str, path: Path) -> str:
                 f"  {row['parameter']:<36}{_pm(row['mu_star'], row['mu_star_conf']):>20}"
                 f"{row['sigma']:>10.3f}{row['mu']:>10.3f}"
             )
+    lines.append(f"  written to {path}\n")
+    return "\n".join(lines)
+
+
+def _pairs(table: pd.DataFrame, output: str, path: Path) -> str:
+    lines = [
+        f"Second-order Sobol indices of {output} (95% bootstrap half-widths), by S2:",
+        f"  {'pair of parameters':<56}{'S2':>20}",
+    ]
+    for _, row in table.iterrows():
+        pair = f"{row['parameter']} x {row['with']}"
+        lines.append(f"  {pair:<56}{_pm(row['S2'], row['S2_conf']):>20}")
     lines.append(f"  written to {path}\n")
     return "\n".join(lines)
 

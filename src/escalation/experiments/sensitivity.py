@@ -39,7 +39,9 @@ __all__ = [
     "morris_table",
     "output_column",
     "output_values",
+    "second_order_sensitivity",
     "sensitivity",
+    "sobol_pairs_table",
     "sobol_table",
     "uneven_morris_factors",
     "unit_sample",
@@ -150,18 +152,7 @@ def sobol_table(
         ``parameter``, ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (half-widths of
         the 95% bootstrap intervals), highest ``ST`` first.
     """
-    from SALib.analyze import sobol
-
-    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    indices: Any = sobol.analyze(
-        problem,
-        outputs,
-        calc_second_order=second_order,
-        num_resamples=resamples,
-        conf_level=0.95,
-        print_to_console=False,
-        seed=seed,
-    )
+    indices = _sobol_indices(names, outputs, second_order, resamples, seed)
     table = pd.DataFrame(
         {
             "parameter": names,
@@ -172,6 +163,49 @@ def sobol_table(
         }
     )
     return table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def sobol_pairs_table(
+    names: list[str], outputs: FloatArray, *, resamples: int = 1000, seed: int = 1
+) -> pd.DataFrame:
+    """Second-order Sobol indices from outputs on a second-order Saltelli design.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair of factors: ``parameter``, ``with``, ``S2``, ``S2_conf``
+        (half-width of the 95% bootstrap interval), highest ``S2`` first.
+    """
+    indices = _sobol_indices(names, outputs, True, resamples, seed)
+    first, second = np.triu_indices(len(names), k=1)
+    s2 = np.asarray(indices["S2"], dtype=np.float64)
+    s2_conf = np.asarray(indices["S2_conf"], dtype=np.float64)
+    table = pd.DataFrame(
+        {
+            "parameter": [names[i] for i in first],
+            "with": [names[j] for j in second],
+            "S2": s2[first, second],
+            "S2_conf": s2_conf[first, second],
+        }
+    )
+    return table.sort_values("S2", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _sobol_indices(
+    names: list[str], outputs: FloatArray, second_order: bool, resamples: int, seed: int
+) -> Any:
+    from SALib.analyze import sobol
+
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+    return sobol.analyze(
+        problem,
+        outputs,
+        calc_second_order=second_order,
+        num_resamples=resamples,
+        conf_level=0.95,
+        print_to_console=False,
+        seed=seed,
+    )
 
 
 def morris_table(
@@ -248,6 +282,28 @@ def uneven_morris_factors(
         if not np.allclose(index / (count - 1), grid):
             found[factor.name] = count
     return found
+
+
+def second_order_sensitivity(
+    results: SweepResults, output: str, *, resamples: int = 1000
+) -> pd.DataFrame:
+    """Second-order Sobol indices of one output (:func:`sobol_pairs_table`).
+
+    Raises
+    ------
+    AnalysisError
+        The design is not a second-order ``sobol`` design; a point failed; the
+        output is undefined somewhere.
+    """
+    design = results.manifest["design"]
+    if design["kind"] != "sobol" or not design.get("second_order"):
+        raise AnalysisError(
+            "second-order indices need a sobol design sampled for them (--second-order)"
+        )
+    values = output_values(results, output)
+    return sobol_pairs_table(
+        results.factor_names, values, resamples=resamples, seed=analysis_seed(results.seed)
+    )
 
 
 def sensitivity(results: SweepResults, output: str, *, resamples: int = 1000) -> pd.DataFrame:
