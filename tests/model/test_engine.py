@@ -665,6 +665,33 @@ def test_a_boolean_set_to_another_value_at_run_time_names_the_effect(
         simulate(subject, 3, parameters=overrides)
 
 
+@pytest.mark.parametrize(
+    ("value", "overrides"),
+    [
+        ("'log(x - 6)'", {}),
+        ("'x * level / level'", {}),
+        ("'x * level / level'", {"level": [1.0, 0.0, 1.0]}),  # in one run of three
+    ],
+)
+def test_an_effect_that_is_not_a_number_is_refused_not_stored(
+    value: str, overrides: dict[str, Any]
+) -> None:
+    subject = one_actor(
+        "- {id: go, do: shift}\n",
+        f"shift:\n  rung: 0\n  effects: [{{set: x, value: {value}}}]\n",
+        extra="world:\n  x: {initial: 5, min: 0, max: 10}\n"
+        "parameters:\n  level: {value: 0, min: 0, max: 1}\n",
+    )
+    with (
+        pytest.raises(
+            ModelError,
+            match=r"actions\.shift\.effects\[0\]\.value: the value for x is not a number",
+        ),
+        np.errstate(invalid="ignore", divide="ignore"),
+    ):
+        simulate(subject, 3, parameters=overrides)
+
+
 def test_a_boolean_set_by_an_expression_of_0_or_1_runs() -> None:
     subject = one_actor(
         "- {id: go, do: agree}\n",

@@ -102,12 +102,29 @@ def test_unknown_target_actor() -> None:
     )
 
 
+def test_an_actor_cannot_target_itself() -> None:
+    document = scenario_with()
+    document["actors"]["a"]["policy"][0]["target"] = "a"
+    path, message = only_problem(document)
+    assert path == "actors.a.policy.0.target"
+    assert message.startswith("'a' cannot target itself")
+
+
 def test_unknown_variable_of_an_effect() -> None:
     document = scenario_with()
     document["actions"]["attack"]["effects"] = [{"add": "a.resolv", "value": 1}]
     path, message = only_problem(document)
     assert path == "actions.attack.effects.0.add"
     assert "unknown variable 'a.resolv'; did you mean 'a.resolve'?" in message
+
+
+@pytest.mark.parametrize("variable", ["casualties", "claimed_casualties", "admitted_casualties"])
+def test_an_effect_cannot_change_the_dead_the_engine_keeps(variable: str) -> None:
+    document = scenario_with()
+    document["actions"]["attack"]["effects"] = [{"add": f"b.{variable}", "value": 5}]
+    path, message = only_problem(document)
+    assert path == "actions.attack.effects.0.add"
+    assert message.startswith(f"'b.{variable}' is kept by the engine")
 
 
 @pytest.mark.parametrize(

@@ -468,8 +468,8 @@ class EscalationModel(mesa.Model):
         keep their value for the block."""
         state = self.state
         value = effect.value.block_value(state)
-        if value is not None and effect.boolean:
-            _check_boolean(np.asarray(value), effect, where)
+        if value is not None:
+            _check_value(np.asarray(value), effect, where)
         return _Effect(
             effect,
             state.variables[effect.variable],
@@ -521,10 +521,7 @@ class EscalationModel(mesa.Model):
             if value is None:
                 value = np.asarray(effect.value.evaluate(state), dtype=np.float64)
                 value = value[runs] if value.ndim else value.reshape(1)
-                if effect.boolean:
-                    _check_boolean(
-                        value, effect, ("actions", event.action, "effects", number, "value")
-                    )
+                _check_value(value, effect, ("actions", event.action, "effects", number, "value"))
             variable = spec.variable
             if effect.operation != "multiply":
                 kernels.apply_effect(variable, runs, value, counts, spec.add, spec.low, spec.high)
@@ -535,8 +532,16 @@ class EscalationModel(mesa.Model):
             variable[runs] = updated
 
 
-def _check_boolean(value: FloatArray, effect: EffectPlan, path: tuple[str | int, ...]) -> None:
-    """Refuse a value other than 0 or 1 for a boolean variable."""
+def _check_value(value: FloatArray, effect: EffectPlan, path: tuple[str | int, ...]) -> None:
+    """Refuse a value that is not a number, or other than 0 or 1 for a boolean variable."""
+    if np.isnan(value).any():
+        raise ModelError(
+            f"{format_path(path)}: the value for {effect.variable} is not a number "
+            f"(NaN) in a run; an effect needs a number",
+            path,
+        )
+    if not effect.boolean:
+        return
     bad = (value != 0) & (value != 1)
     if np.any(bad):
         raise ModelError(

@@ -88,8 +88,16 @@ def check_references(scenario: Scenario) -> Problems:
                 expression(base + ("casualties", side, "dispersion"), spec.dispersion)
         for number, effect in enumerate(action.effects):
             path = base + ("effects", number)
-            variables = _variables(scenario, BUILTIN_ACTOR_VARIABLES)
-            if effect.variable not in variables:
+            variables = _variables(scenario, ())
+            if effect.variable.partition(".")[2] in BUILTIN_ACTOR_VARIABLES:
+                problems.append(
+                    (
+                        path + (effect.operation,),
+                        f"{effect.variable!r} is kept by the engine (the dead of the acts): "
+                        "an effect changes a world variable or a variable of an actor's state",
+                    )
+                )
+            elif effect.variable not in variables:
                 problems.append(
                     (
                         path + (effect.operation,),
@@ -125,6 +133,7 @@ def check_references(scenario: Scenario) -> Problems:
             path = base + ("policy", number)
             name(path + ("do",), rule.do, actions, "action")
             name(path + ("target",), rule.target, actors, "actor")
+            _not_itself(path + ("target",), rule.target, actor_name, problems)
             if rule.target is None:
                 targeted.setdefault(rule.do, []).append(path)
             expression(path + ("when",), rule.when, owner=actor_name)
@@ -135,6 +144,7 @@ def check_references(scenario: Scenario) -> Problems:
             path = base + ("tempo", number)
             name(path + ("action",), tempo.action, actions, "action")
             name(path + ("target",), tempo.target, actors, "actor")
+            _not_itself(path + ("target",), tempo.target, actor_name, problems)
             if tempo.target is None:
                 targeted.setdefault(tempo.action, []).append(path)
             for field in ("base_rate", "alpha", "beta", "initial_excitation"):
@@ -278,6 +288,18 @@ def _bounds(variable: Variable) -> tuple[float, float]:
     low = -float("inf") if variable.min is None else float(variable.min)
     high = float("inf") if variable.max is None else float(variable.max)
     return low, high
+
+
+def _not_itself(path: Path, target: str | None, actor: str, problems: Problems) -> None:
+    """An act's target is another actor: the author's dead are its ``actor`` side."""
+    if target == actor:
+        problems.append(
+            (
+                path,
+                f"{actor!r} cannot target itself: a target is another actor (an act's "
+                "casualties on its author are its 'actor' side)",
+            )
+        )
 
 
 def _declared(scenario: Scenario, name: str) -> Variable | None:
