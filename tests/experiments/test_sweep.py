@@ -160,9 +160,9 @@ def test_the_default_batch_is_the_largest_block_of_whole_points(
     assert pooled.manifest["block_size"] == batch_runs(points, 40, 2) == -(-points // 2) * 40
 
 
-@pytest.mark.parametrize("points", [1, 2, 7, 200, 1000, 12_345])
-@pytest.mark.parametrize("runs", [1, 3, 500, 1000, 60_000, 250_000])
-@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+@pytest.mark.parametrize("points", [1, 7, 200, 12_345])
+@pytest.mark.parametrize("runs", [1, 500, 60_000, 250_000])
+@pytest.mark.parametrize("workers", [1, 2, 3])
 def test_batches_are_whole_points_or_equal_parts_of_one(
     points: int, runs: int, workers: int
 ) -> None:
