@@ -268,17 +268,15 @@ def remember_causes(runs, day, last_days, track_causes, last_rows, cause_rows, h
     for j in range(last_rows.shape[0]):
         seen_days = last_days[last_rows[j]]
         earliest = day - reach[j]
+        counts = hostile[j] != 0
         for i in range(m):
             seen = seen_days[runs[i]]
             later = seen > best[i] and seen >= earliest
             best[i] = seen if later else best[i]
             which[i] = j if later else which[i]
-        if hostile[j]:
-            for i in range(m):
-                seen = seen_days[runs[i]]
-                later = seen > best_hostile[i] and seen >= earliest
-                best_hostile[i] = seen if later else best_hostile[i]
-                which_hostile[i] = j if later else which_hostile[i]
+            later = counts and seen > best_hostile[i] and seen >= earliest
+            best_hostile[i] = seen if later else best_hostile[i]
+            which_hostile[i] = j if later else which_hostile[i]
     answered = np.empty((m, 4), np.int64)
     for i in range(m):
         j = which_hostile[i] if which_hostile[i] >= 0 else which[i]
