@@ -139,11 +139,13 @@ def test_morris_effects_of_a_known_function() -> None:
     np.testing.assert_allclose(table["sigma"], [0.0, 0.0], atol=1e-12)
 
 
-def test_morris_effects_of_whole_numbers_and_lists_are_flagged_when_the_levels_miss_them() -> None:
+def test_morris_effects_of_whole_numbers_and_lists_are_those_of_their_values_steps() -> None:
     """Y moves by the same share of each factor's range, so each should have mu* = 1.
 
     A whole-number factor of 5 values, or a list of 3, cannot be reached in even steps by
-    4 levels: their mu* come out otherwise, and the analysis says so of them alone.
+    4 levels: divided by the levels' step, as SALib divides them, their effects come out
+    otherwise (1.125 for the whole numbers, mixed for the list); divided by the steps
+    their values made, they are right.
     """
     factors = [
         DesignFactor(Factor("range", 0, 4)),
@@ -154,13 +156,37 @@ def test_morris_effects_of_whole_numbers_and_lists_are_flagged_when_the_levels_m
     names = [f.name for f in factors]
     design = make_design(factors, DesignSpec("morris", trajectories=30), 1)
     y = (design.points[names].to_numpy() - [0, 0, 0, 5]) @ np.array([1 / 4, 1 / 4, 1 / 4, 1 / 15])
-    table = morris_table(names, design.unit, y, levels=4, resamples=20).set_index("parameter")
-    assert table.loc["range", "mu_star"] == pytest.approx(1.0)
-    assert table.loc["fitting", "mu_star"] == pytest.approx(1.0)
-    assert table.loc["whole", "mu_star"] == pytest.approx(1.125)  # steps of 3/4, not 2/3
-    assert table.loc["listed", "sigma"] > 0.1  # steps of the whole range or half of it
-    assert uneven_morris_factors(factors, 4) == {"whole": 5, "listed": 3}
+    as_salib = morris_table(names, design.unit, y, levels=4, resamples=20).set_index("parameter")
+    assert as_salib.loc["range", "mu_star"] == pytest.approx(1.0)
+    assert as_salib.loc["fitting", "mu_star"] == pytest.approx(1.0)
+    assert as_salib.loc["whole", "mu_star"] == pytest.approx(1.125)  # steps of 3/4, not 2/3
+    assert as_salib.loc["listed", "sigma"] > 0.1  # steps of the whole range or half of it
+    uneven = uneven_morris_factors(factors, 4)
+    assert uneven == {"whole": 5, "listed": 3}
     assert uneven_morris_factors(factors, 2) == {}
+    table = morris_table(names, design.unit, y, levels=4, resamples=20, uneven=uneven)
+    table = table.set_index("parameter")
+    np.testing.assert_allclose(table["mu_star"], 1.0)
+    np.testing.assert_allclose(table["mu"], 1.0)
+    np.testing.assert_allclose(table["sigma"], 0.0, atol=1e-12)
+    assert table.loc["whole", "mu_star_conf"] == pytest.approx(0.0, abs=1e-12)
+    # The factors the levels reach evenly keep SALib's numbers, to the last digit.
+    for name in ("range", "fitting"):
+        assert table.loc[name].equals(as_salib.loc[name])
+
+
+def test_morris_effects_by_value_steps_keep_their_sign() -> None:
+    # One factor of three values (0, 1, 2 at unit 0, 1/2, 1) on a design of 4 levels:
+    # the grid's places 0, 1/3, 2/3, 1 fall on values 0, 1, 2, 2.
+    unit = np.array([[0.0], [2 / 3], [1 / 3], [1.0], [1.0], [1 / 3], [2 / 3], [0.0]])
+    values = np.minimum(np.floor(unit[:, 0] * 3), 2)
+    table = morris_table(["x"], unit, 5.0 * values, levels=4, resamples=10, uneven={"x": 3})
+    # 0 -> 2 and 1 -> 2 up, 2 -> 1 and 2 -> 0 down: 10 per unit of the range each time.
+    assert table.loc[0, "mu"] == pytest.approx(10.0)
+    assert table.loc[0, "mu_star"] == pytest.approx(10.0)
+    table = morris_table(["x"], unit, -5.0 * values, levels=4, resamples=10, uneven={"x": 3})
+    assert table.loc[0, "mu"] == pytest.approx(-10.0)
+    assert table.loc[0, "mu_star"] == pytest.approx(10.0)
 
 
 def test_analyze_notes_a_factor_the_morris_levels_miss(
@@ -177,8 +203,9 @@ def test_analyze_notes_a_factor_the_morris_levels_miss(
     assert main(["analyze", str(tmp_path / "morris"), "--resamples", "20"]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert (
-        "Note: the 4 Morris levels do not reach the values of a.resolve (11 values) in even "
-        "steps" in printed
+        "Note: the 4 Morris levels move a.resolve (11 values) in uneven steps (a factor of n "
+        "values moves evenly when n - 1 is a multiple of 3): each of its elementary effects "
+        "is divided by the step its value made" in printed
     )
     assert "attack_chance (" not in printed
 

@@ -456,13 +456,11 @@ def _uneven_note(results: Any) -> str:
     if not uneven:
         return ""
     named = ", ".join(f"{name} ({count} values)" for name, count in uneven.items())
-    fits = ", ".join(str(m * (levels - 1) + 1) for m in range(1, 4))
     text = (
-        f"Note: the {levels} Morris levels do not reach the values of {named} in even "
-        "steps: a step of the design moves such a factor by more or less than the step its "
-        "elementary effects are divided by, so its mu* and sigma are not comparable with the "
-        f"other factors'. A factor of n values fits {levels} levels when n - 1 is a multiple "
-        f"of {levels - 1} ({fits}, ...)."
+        f"Note: the {levels} Morris levels move {named} in uneven steps (a factor of n "
+        f"values moves evenly when n - 1 is a multiple of {levels - 1}): each of its "
+        "elementary effects is divided by the step its value made, not by the levels' "
+        "step."
     )
     return "\n".join(textwrap.wrap(text, width=96)) + "\n"
 

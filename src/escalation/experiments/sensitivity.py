@@ -22,6 +22,7 @@ experiments. Technometrics 33(2), 161-174.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -216,11 +217,16 @@ def morris_table(
     levels: int,
     resamples: int = 1000,
     seed: int = 1,
+    uneven: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Morris elementary effects, ranked by ``mu_star``.
 
     The effects are per unit of the normalised factor (0 to 1 across its range,
-    or across its distribution's quantiles).
+    or across its distribution's quantiles).  SALib divides each output's change by
+    the step between levels; a factor of ``uneven`` (name: its number of values,
+    :func:`uneven_morris_factors`), which the levels move by other steps, has its
+    effects divided by the step its value made instead (its index among its
+    values, over the number of values less one).
 
     Returns
     -------
@@ -249,7 +255,44 @@ def morris_table(
             },
         }
     )
+    for name, count in (uneven or {}).items():
+        column = names.index(name)
+        table.loc[column, ["mu_star", "mu_star_conf", "sigma", "mu"]] = _effects_by_value(
+            unit, outputs, column, count, resamples, seed
+        )
     return table.sort_values("mu_star", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _effects_by_value(
+    unit: FloatArray, outputs: FloatArray, column: int, count: int, resamples: int, seed: int
+) -> tuple[float, float, float, float]:
+    """``mu_star``, its 95% bootstrap half-width, ``sigma`` and ``mu`` of one factor of
+    ``count`` values, each effect divided by the step its value made (see
+    :func:`morris_table`); NaN if no step moved its value (a step of more than half
+    the range always does, but the design may be given)."""
+    from scipy.stats import norm
+
+    d = unit.shape[1]
+    trajectories = unit.reshape(-1, d + 1, d)[:, :, column]
+    y = np.asarray(outputs, dtype=np.float64).reshape(-1, d + 1)
+    # The value's place among the factor's values, as DesignFactor.from_unit picks it.
+    place = np.minimum(np.floor(trajectories * count), count - 1) / (count - 1)
+    moved = np.diff(trajectories, axis=1) != 0  # one step of each trajectory moves it
+    step = np.diff(place, axis=1)[moved]
+    change = np.diff(y, axis=1)[moved]
+    effects = change[step != 0] / step[step != 0]
+    if effects.size == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    sigma = float(np.std(effects, ddof=1)) if effects.size > 1 else math.nan
+    generator = np.random.default_rng([seed, column])
+    resampled = np.abs(effects[generator.integers(effects.size, size=(resamples, effects.size))])
+    spread = float(resampled.mean(axis=1).std(ddof=1)) if resamples > 1 else math.nan
+    return (
+        float(np.mean(np.abs(effects))),
+        float(norm.ppf(0.975)) * spread,
+        sigma,
+        float(np.mean(effects)),
+    )
 
 
 def uneven_morris_factors(
@@ -262,8 +305,8 @@ def uneven_morris_factors(
     list of values, grid levels or whole numbers takes, at each level, the value of
     the stratum it falls in; unless its number of values ``n`` has ``n - 1`` a
     multiple of ``levels - 1``, a step of the design moves it by more or less than
-    that, or not at all, and its ``mu_star`` and ``sigma`` are not comparable with
-    the other factors'.  Returns each such factor's number of values, by name.
+    that, so :func:`morris_table` divides its effects by the steps its
+    value made.  Returns each such factor's number of values, by name.
     """
     grid = np.arange(levels) / (levels - 1)
     found = {}
@@ -334,11 +377,14 @@ def sensitivity(results: SweepResults, output: str, *, resamples: int = 1000) ->
         )
     from escalation.experiments.design import MORRIS_LEVELS
 
+    levels = int(design.get("levels") or MORRIS_LEVELS)
+    factors = [DesignFactor.from_dict(f) for f in results.manifest["factors"]]
     return morris_table(
         results.factor_names,
         unit_sample(results),
         values,
-        levels=int(design.get("levels") or MORRIS_LEVELS),
+        levels=levels,
         resamples=resamples,
         seed=seed,
+        uneven=uneven_morris_factors(factors, levels),
     )
