@@ -323,6 +323,8 @@ def plot_run_timeline(
         if run is not None
         else "Who answered whom",
     )
-    extra = f"{arrows} answers, {len(routine)} routine acts"
+    # A row of the events is one actor's acts of one kind on one day (``count`` of them).
+    acts = int(routine["count"].sum()) if "count" in routine.columns else len(routine)
+    extra = f"{arrows} answers, {acts:,} routine acts"
     set_caption(ax, caption_text(None, seed, (f"run {run}, " if run is not None else "") + extra))
     return ax
