@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.text import Annotation
 
-from escalation import SimulationResults
+from escalation import Scenario, SimulationResults, run_scenario
 from escalation.plots.canvas import caption_of
 from escalation.plots.timeline import notable_events, plot_run_timeline, plot_rung_over_time
 from escalation.replay import replay_run
@@ -37,6 +39,14 @@ def test_rung_bands_median_and_a_few_runs(mediated_results: SimulationResults) -
         for line in plot_rung_over_time(series, n_paths=0).lines
         if line.get_gid() and str(line.get_gid()).startswith("path:")
     ]
+
+
+def test_rung_over_a_one_day_horizon(mediated_crisis: Scenario) -> None:
+    results = run_scenario(mediated_crisis, runs=20, seed=5, horizon_days=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_rung_over_time(results.timeseries)
+    assert ax.get_xlim() == (-0.5, 0.5)
 
 
 def test_rung_needs_band_rows() -> None:

@@ -119,7 +119,9 @@ def plot_rung_over_time(
         else [str(i) for i in range(count)],
     )
     ax.set_ylim(-0.3, count - 0.7)
-    ax.set_xlim(day.min(), day.max())
+    # A one-day horizon has one day: half a day either side gives it an axis.
+    pad = 0.5 if day.size == 1 else 0.0
+    ax.set_xlim(day.min() - pad, day.max() + pad)
     ax.set_xlabel("day")
     ax.set_ylabel("rung of the escalation ladder")
     ax.legend(
