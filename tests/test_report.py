@@ -114,6 +114,35 @@ def test_report_holds_summary_doctrine_and_provenance(
     assert "version: numpy" in report_html
 
 
+def _cells(html: str, section: str) -> list[list[str]]:
+    """The rows of the first table of a section, as text."""
+    body = html.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r)]
+        for r in rows
+    ]
+
+
+def test_medians_of_first_days_say_they_are_of_the_runs_where_it_happened(
+    report_html: str, results_folder: Path
+) -> None:
+    import pandas as pd
+
+    runs = pd.read_parquet(results_folder / "runs.parquet")
+    header, *rows = _cells(report_html, "truces")
+    column = header.index("first day if ever (median)")
+    (talks,) = [row for row in rows if row[0] == "talks"]
+    held = runs.loc[runs["talks_days"] > 0, "talks_first_day"]
+    assert 0 < len(held) < len(runs)
+    assert float(talks[column]) == held.median()
+    cycles = dict(_cells(report_html, "cycles")[1:])
+    with_one = runs.loc[runs["cycles"] > 0, "first_cycle_day"]
+    assert float(cycles["day of the first cycle: median, of the runs with one"]) == (
+        with_one.median()
+    )
+
+
 def test_the_example_run_is_replayed_once(
     results_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

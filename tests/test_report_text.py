@@ -53,3 +53,37 @@ outcomes: [{id: any, when: "true"}]
     text = summary_text(run_scenario(quiet, runs=10, seed=1))
     assert "no run has a retaliation cycle" in text
     assert "nan" not in text
+
+
+def test_the_median_first_day_is_of_the_runs_where_the_variable_held() -> None:
+    from escalation import load_scenario_text, run_scenario
+
+    rare = load_scenario_text(
+        """\
+name: rare
+horizon_days: 40
+ladder: [{rung: 0, name: calm}]
+world:
+  truce: {initial: false}
+actors:
+  a:
+    name: A
+    kind: state
+    policy:
+      - {id: sometimes, when: "true", do: declare, probability: 0.01}
+actions:
+  declare:
+    rung: 0
+    effects: [{set: truce, value: 1}]
+outcomes: [{id: any, when: "true"}]
+"""
+    )
+    results = run_scenario(rare, runs=200, seed=3)
+    runs = results.runs
+    held = runs.loc[runs["truce_days"] > 0, "truce_first_day"]
+    assert 0 < len(held) < len(runs) / 2  # most runs never see a truce
+    lines = summary_text(results).splitlines()
+    (header,) = [line for line in lines if line.startswith("World")]
+    assert header.endswith("first day if ever (median)")
+    (row,) = [line for line in lines if line.startswith("truce ")]
+    assert float(row.split()[-1]) == held.median()

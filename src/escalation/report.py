@@ -214,7 +214,10 @@ def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
                 ("length in blows: median", h.number(stats["length_median"])),
                 ("length in blows: 95th percentile", h.number(stats["length_q95"])),
                 ("length in blows: longest", h.number(stats["length_max"])),
-                ("day of the first cycle: median", h.number(stats["first_cycle_day_median"])),
+                (
+                    "day of the first cycle: median, of the runs with one",
+                    h.number(stats["first_cycle_day_median"]),
+                ),
             ],
             (1,),
         )
@@ -237,7 +240,7 @@ def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
                     "variable",
                     "runs ever true",
                     "mean days true",
-                    "first day (median)",
+                    "first day if ever (median)",
                     "spells per run",
                 ),
                 rows,

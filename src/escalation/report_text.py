@@ -166,12 +166,17 @@ def summary_text(results: SimulationResults) -> str:
         lines.append(f"  {int(level)} {ladder.get(int(level), '')!s:<36}{_percent(float(share))}")
     flags = [name for name, v in scenario.world.items() if v.is_boolean]
     if flags:
-        lines += ["", f"{'World':<24}{'runs ever':>10}{'mean days':>11}{'first day (median)':>20}"]
+        # The first day is known only in the runs where the variable ever held: its
+        # median is theirs (the survival figure's median counts the others as later).
+        lines += [
+            "",
+            f"{'World':<24}{'runs ever':>10}{'mean days':>11}{'first day if ever (median)':>28}",
+        ]
         for name in flags:
             ever = (runs[f"{name}_days"] > 0).mean()
             first = runs[f"{name}_first_day"].median()
             lines.append(
                 f"{name:<24}{_percent(ever):>10}{runs[f'{name}_days'].mean():>11.1f}"
-                f"{('-' if np.isnan(first) else f'{first:g}'):>20}"
+                f"{('-' if np.isnan(first) else f'{first:g}'):>28}"
             )
     return "\n".join(lines)
