@@ -53,6 +53,9 @@ outcomes: [{id: any, when: "true"}]
     text = summary_text(run_scenario(quiet, runs=10, seed=1))
     assert "no run has a retaliation cycle" in text
     assert "nan" not in text
+    assert text.splitlines()[1].startswith("10 runs x 20 days, seed 1, ")
+    one = summary_text(run_scenario(quiet, runs=1, seed=1, horizon_days=1))
+    assert one.splitlines()[1].startswith("1 run x 1 day, seed 1, ")
 
 
 def test_the_median_first_day_is_of_the_runs_where_the_variable_held() -> None:

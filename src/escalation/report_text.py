@@ -117,7 +117,8 @@ def summary_text(results: SimulationResults) -> str:
     n = len(runs)
     lines = [
         f"{scenario.name}: {scenario.title}".rstrip(": "),
-        f"{n:,} runs x {results.horizon_days} days, seed {results.seed}"
+        f"{n:,} run{'' if n == 1 else 's'} x {results.horizon_days} "
+        f"day{'' if results.horizon_days == 1 else 's'}, seed {results.seed}"
         + (
             f", {results.timings['simulate_seconds']:.1f} s "
             f"({results.timings['runs_per_second']:,.0f} runs/s)"
