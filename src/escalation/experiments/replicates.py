@@ -30,7 +30,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from escalation.kinds import MAX_HORIZON_DAYS
-from escalation.memory import release_memory
+from escalation.memory import release_memory, reuse_large_arrays
 from escalation.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def run_block(task: BlockTask, report: Callable[[int], object] | None = None) ->
     from escalation.model.engine import EscalationModel
     from escalation.model.plan import build_plan
 
+    reuse_large_arrays()
     plan = _cached_plan(task.scenario)
     if plan is None:
         plan = build_plan(task.scenario)

@@ -56,6 +56,7 @@ from escalation.experiments.sweep_folder import (
     write_parquet,
 )
 from escalation.files import check_place
+from escalation.memory import reuse_large_arrays
 from escalation.model.engine import EscalationModel
 from escalation.model.plan import Plan, build_plan
 from escalation.model.record import UNCLASSIFIED, BlockResult
@@ -174,6 +175,7 @@ def run_batch(batch: SweepBatch) -> list[TaskResult]:
     If the shared block raises, each point is run alone, so only the failing
     points are recorded as failures.
     """
+    reuse_large_arrays()
     tasks = batch.tasks
     if len(tasks) == 1:
         return [run_task(tasks[0])]
@@ -215,6 +217,7 @@ def run_batch(batch: SweepBatch) -> list[TaskResult]:
 
 def run_task(task: SweepTask) -> TaskResult:
     """Run one block (in whichever process); a model error is returned, not raised."""
+    reuse_large_arrays()
     try:
         scenario, plan = _scenario_plan(task)
         model = EscalationModel(
