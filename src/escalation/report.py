@@ -247,8 +247,9 @@ def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
                 (1, 2, 3, 4),
             )
             body += (
-                '<p class="note">The curve of how long a truce holds is estimated from the runs '
-                "whose daily paths were kept; runs and truces still open at the horizon are "
+                '<p class="note">The curve of how long a truce holds is estimated from every '
+                "run's spells (from the runs whose daily paths were kept, in a results folder "
+                "without a spells table); runs and truces still open at the horizon are "
                 "censored (Kaplan-Meier).</p>"
             )
             sections.append(("truces", "Truces", body))

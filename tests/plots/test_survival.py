@@ -67,6 +67,41 @@ def test_spells_are_read_from_the_daily_paths() -> None:
     assert caption_of(ax).startswith("3 spells (1 holding at the end) in the 2 runs")
 
 
+def test_spells_of_every_run_are_read_from_the_spells_table() -> None:
+    spells = pd.DataFrame(
+        {
+            "run": [3, 3, 4, 9],
+            "variable": ["truce", "truce", "truce", "talks"],
+            "start_day": [1, 4, 0, 2],
+            "length": [2, 2, 1, 7],
+            "ended": [True, False, True, True],
+        }
+    )
+    ax = plot_truce_duration(spells, variable="truce", runs=12, seed=4)
+    days, percent = _curve(ax)
+    # The same spells as the paths above: S(1) = 2/3, S(2) = 2/3 * 1/2.
+    np.testing.assert_allclose(days, [0, 1, 2])
+    np.testing.assert_allclose(percent, [100, 200 / 3, 100 / 3])
+    assert caption_of(ax) == "3 spells (1 holding at the end) in all 12 runs, seed 4"
+    ax = plot_truce_duration(spells, variable="ceasefire", runs=12)
+    assert any(t.get_text() == "no spell of ceasefire in any of the 12 runs" for t in ax.texts)
+
+
+def test_the_figure_uses_every_run_not_only_the_sampled_paths(
+    mediated_results: SimulationResults,
+) -> None:
+    from escalation.plots.gallery import run_figure
+
+    spells = mediated_results.spells
+    truces = spells[spells["variable"] == "truce"]
+    figure = run_figure(mediated_results, "survival")
+    caption = caption_of(figure.axes[1])
+    assert caption.startswith(
+        f"{len(truces):,} spells ({int((~truces['ended']).sum()):,} holding at the end) in all "
+        f"{len(mediated_results.runs):,} runs"
+    )
+
+
 def test_curves_of_a_real_run(mediated_results: SimulationResults) -> None:
     runs = mediated_results.runs
     ax = plot_time_to_truce(runs, horizon_days=mediated_results.horizon_days)

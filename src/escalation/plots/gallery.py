@@ -211,7 +211,13 @@ def run_figure(
         plot_time_to_truce(
             results.runs, left, horizon_days=results.horizon_days, variable=chosen, seed=seed
         )
-        plot_truce_duration(results.timeseries, right, variable=chosen, seed=seed)
+        # Every run's spells where the results have them, else the sampled runs' paths.
+        if results.spells.empty:
+            plot_truce_duration(results.timeseries, right, variable=chosen, seed=seed)
+        else:
+            plot_truce_duration(
+                results.spells, right, variable=chosen, runs=len(results.runs), seed=seed
+            )
         return figure
     if kind == "timeline":
         from escalation.replay import replay_result

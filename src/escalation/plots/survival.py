@@ -6,10 +6,9 @@ still holding on the last day, count as what they are: right-censored, not as
 truces at the horizon nor as missing.
 
 The time to the first truce is read from every run (``{variable}_first_day``).
-How long a truce holds needs each spell's length and whether it ended; the runs
-table keeps only the number of spells and their mean length, so the spells are
-read from the daily paths kept for a sample of runs (the ``path`` rows of the
-time series), which hold them exactly.
+How long a truce holds needs each spell's length and whether it ended: the spells
+table (``spells.parquet``) holds them for every run; the daily paths kept for a
+sample of runs (the ``path`` rows of the time series) hold them for those runs.
 """
 
 from __future__ import annotations
@@ -194,40 +193,52 @@ def plot_time_to_truce(
 
 
 def plot_truce_duration(
-    timeseries: pd.DataFrame,
+    table: pd.DataFrame,
     ax: Axes | None = None,
     *,
     variable: str,
+    runs: int | None = None,
     seed: int | str | None = None,
     title: str | None = None,
     **style: Any,
 ) -> Axes:
     """The share of truces still holding, by days since they began (Kaplan-Meier).
 
-    Read from the runs whose daily paths were kept (see the module's notes); a truce
-    still holding on the last day is censored there.
+    A truce still holding on the last day is censored there.
 
     Parameters
     ----------
-    timeseries
-        The long time-series table (its ``path`` rows of series ``variable``).
+    table
+        The spells table (``results.spells``: every run's spells), or the long
+        time-series table (its ``path`` rows of series ``variable``: the runs whose
+        daily paths were kept).
     variable
         The boolean world variable that marks a truce.
+    runs
+        The number of runs the spells table covers, for the caption (a run with no
+        spell has no row there).
     style
         Passed to :meth:`matplotlib.axes.Axes.step` for the curve.
     """
-    spells = truce_spells(timeseries, variable)
-    paths = timeseries[
-        (timeseries["kind"].astype(str) == "path") & (timeseries["series"].astype(str) == variable)
-    ]
-    sampled = int(paths["run"].nunique())
+    if "series" in table.columns:
+        spells = truce_spells(table, variable)
+        paths = table[
+            (table["kind"].astype(str) == "path") & (table["series"].astype(str) == variable)
+        ]
+        sampled = int(paths["run"].nunique())
+        where = f"the {sampled:,} runs with daily paths"
+        nowhere = f"the {sampled:,} runs whose daily paths were kept"
+    else:
+        spells = table[table["variable"].astype(str) == variable]
+        where = "every run" if runs is None else f"all {runs:,} runs"
+        nowhere = "any run" if runs is None else f"any of the {runs:,} runs"
     ax = tidy(new_axes(ax), grid="both")
     label = variable.replace("_", " ")
     if spells.empty:
         ax.text(
             0.5,
             0.5,
-            f"no spell of {label} in the {sampled:,} runs whose daily paths were kept",
+            f"no spell of {label} in {nowhere}",
             ha="center",
             transform=ax.transAxes,
         )
@@ -252,10 +263,10 @@ def plot_truce_duration(
     ax.set_xlabel(f"days since the spell of {label} began")
     ax.set_ylabel(f"spells of {label} still lasting (%)")
     set_title(ax, title if title is not None else f"How long {label} lasts once begun")
-    holding = int((~spells["ended"]).sum())
+    holding = int((~spells["ended"].astype(bool)).sum())
     set_caption(
         ax,
-        f"{len(spells):,} spells ({holding:,} holding at the end) in the {sampled:,} runs "
-        "with daily paths" + ("" if seed is None else f", seed {seed}"),
+        f"{len(spells):,} spells ({holding:,} holding at the end) in {where}"
+        + ("" if seed is None else f", seed {seed}"),
     )
     return ax
