@@ -47,6 +47,11 @@ def test_rung_over_a_one_day_horizon(mediated_crisis: Scenario) -> None:
         warnings.simplefilter("error")
         ax = plot_rung_over_time(results.timeseries)
     assert ax.get_xlim() == (-0.5, 0.5)
+    lines = {line.get_gid(): line for line in ax.lines}
+    assert lines["median"].get_marker() == "o"  # a line through one day draws nothing
+    assert lines["mean"].get_marker() == "o"
+    longer = plot_rung_over_time(run_scenario(mediated_crisis, runs=20, seed=5).timeseries)
+    assert {line.get_marker() for line in longer.lines} == {"None"}
 
 
 def test_rung_needs_band_rows() -> None:

@@ -100,13 +100,18 @@ def plot_rung_over_time(
             color=PATH,
             lw=0.5,
             alpha=0.45,
+            marker="." if day.size == 1 else None,
             gid=f"path:{run}",
             label="single runs (offset slightly)" if index == 0 else None,
         )
-    options: dict[str, Any] = {"color": BAND, "lw": 2.2, "label": "median"}
+    # A line through one day draws nothing: a one-day horizon marks its day instead.
+    marker = "o" if day.size == 1 else None
+    options: dict[str, Any] = {"color": BAND, "lw": 2.2, "label": "median", "marker": marker}
     options.update(style)
     ax.plot(day, band["q50"], drawstyle="steps-mid", gid="median", **options)
-    ax.plot(day, band["mean"], color="#222222", lw=1, ls="--", label="mean", gid="mean")
+    ax.plot(
+        day, band["mean"], color="#222222", lw=1, ls="--", label="mean", gid="mean", marker=marker
+    )
     levels = ladder if ladder is not None else None
     top = int(np.nanmax(band["q95"].to_numpy(dtype=float)))
     if chosen:
