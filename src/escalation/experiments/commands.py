@@ -349,8 +349,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         default_outputs,
         output_column,
         output_values,
-        second_order_sensitivity,
         sensitivity,
+        sobol_sensitivity,
     )
     from escalation.experiments.sweep_folder import SweepError, read_sweep, write_analysis
 
@@ -393,11 +393,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if values[output].min() == values[output].max():
                 print(f"{output}: the same at every point ({values[output][0]:g}); no indices.\n")
                 continue
-            table = sensitivity(results, output, resamples=args.resamples)
+            if kind == "sobol":  # the pairs' indices come from the same analysis
+                table, pair_table = sobol_sensitivity(results, output, resamples=args.resamples)
+            else:
+                table, pair_table = sensitivity(results, output, resamples=args.resamples), None
             write_analysis(table, path, force=args.force)
             print(_ranked(table, kind, output, path))
-            if second_order:
-                pair_table = second_order_sensitivity(results, output, resamples=args.resamples)
+            if pair_table is not None:
                 write_analysis(pair_table, pairs[output], force=args.force)
                 print(_pairs(pair_table, output, pairs[output]))
         note = _uneven_note(results) if kind == "morris" else ""

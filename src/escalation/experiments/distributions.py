@@ -21,11 +21,18 @@ from scipy import stats
 
 from escalation.experiments.factors import Factor
 
-__all__ = ["DISTRIBUTIONS", "DesignError", "DesignFactor"]
+__all__ = ["DISTRIBUTIONS", "DesignError", "DesignFactor", "value_index"]
 
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
 
 FloatArray = NDArray[np.float64]
+
+
+def value_index(unit: FloatArray, count: int) -> NDArray[np.int64]:
+    """Which of ``count`` equally likely values each place in ``[0, 1]`` stands for:
+    the stratum it falls in, 1 belonging to the last."""
+    u = np.asarray(unit, dtype=np.float64)
+    return np.minimum((u * count).astype(np.int64), count - 1)
 
 
 class DesignError(ValueError):
@@ -128,12 +135,10 @@ class DesignFactor:
             # since a wide range (a population) would not fit in memory as a list.
             first = int(low)
             count = int(high) - first + 1
-            index = np.minimum((u * count).astype(np.int64), count - 1)
-            return (first + index).astype(np.float64)
+            return (first + value_index(u, count)).astype(np.float64)
         choices = self.choices()
         if choices is not None:
-            index = np.minimum((u * len(choices)).astype(np.int64), len(choices) - 1)
-            return np.asarray(choices, dtype=np.float64)[index]
+            return np.asarray(choices, dtype=np.float64)[value_index(u, len(choices))]
         if self.distribution == "uniform":
             return low + u * (high - low)
         if self.distribution == "loguniform":

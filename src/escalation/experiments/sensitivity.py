@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from escalation.experiments.design import DesignFactor, DesignSpec, make_design
+from escalation.experiments.distributions import value_index
 from escalation.experiments.sweep_folder import SweepResults
 from escalation.scenario.errors import did_you_mean
 
@@ -40,9 +41,9 @@ __all__ = [
     "morris_table",
     "output_column",
     "output_values",
-    "second_order_sensitivity",
     "sensitivity",
     "sobol_pairs_table",
+    "sobol_sensitivity",
     "sobol_table",
     "uneven_morris_factors",
     "unit_sample",
@@ -153,17 +154,7 @@ def sobol_table(
         ``parameter``, ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (half-widths of
         the 95% bootstrap intervals), highest ``ST`` first.
     """
-    indices = _sobol_indices(names, outputs, second_order, resamples, seed)
-    table = pd.DataFrame(
-        {
-            "parameter": names,
-            **{
-                key: np.asarray(indices[key], dtype=np.float64)
-                for key in ("S1", "S1_conf", "ST", "ST_conf")
-            },
-        }
-    )
-    return table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+    return _sobol_tables(names, outputs, second_order, resamples, seed)[0]
 
 
 def sobol_pairs_table(
@@ -177,28 +168,20 @@ def sobol_pairs_table(
         One row per pair of factors: ``parameter``, ``with``, ``S2``, ``S2_conf``
         (half-width of the 95% bootstrap interval), highest ``S2`` first.
     """
-    indices = _sobol_indices(names, outputs, True, resamples, seed)
-    first, second = np.triu_indices(len(names), k=1)
-    s2 = np.asarray(indices["S2"], dtype=np.float64)
-    s2_conf = np.asarray(indices["S2_conf"], dtype=np.float64)
-    table = pd.DataFrame(
-        {
-            "parameter": [names[i] for i in first],
-            "with": [names[j] for j in second],
-            "S2": s2[first, second],
-            "S2_conf": s2_conf[first, second],
-        }
-    )
-    return table.sort_values("S2", ascending=False, kind="stable").reset_index(drop=True)
+    pairs = _sobol_tables(names, outputs, True, resamples, seed)[1]
+    assert pairs is not None
+    return pairs
 
 
-def _sobol_indices(
+def _sobol_tables(
     names: list[str], outputs: FloatArray, second_order: bool, resamples: int, seed: int
-) -> Any:
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`sobol_table`, and :func:`sobol_pairs_table` for a second-order design
+    (else None), from one analysis of SALib's."""
     from SALib.analyze import sobol
 
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    return sobol.analyze(
+    indices: Any = sobol.analyze(
         problem,
         outputs,
         calc_second_order=second_order,
@@ -207,6 +190,30 @@ def _sobol_indices(
         print_to_console=False,
         seed=seed,
     )
+    table = pd.DataFrame(
+        {
+            "parameter": names,
+            **{
+                key: np.asarray(indices[key], dtype=np.float64)
+                for key in ("S1", "S1_conf", "ST", "ST_conf")
+            },
+        }
+    )
+    table = table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+    if not second_order:
+        return table, None
+    first, second = np.triu_indices(len(names), k=1)
+    s2 = np.asarray(indices["S2"], dtype=np.float64)
+    s2_conf = np.asarray(indices["S2_conf"], dtype=np.float64)
+    pairs = pd.DataFrame(
+        {
+            "parameter": [names[i] for i in first],
+            "with": [names[j] for j in second],
+            "S2": s2[first, second],
+            "S2_conf": s2_conf[first, second],
+        }
+    )
+    return table, pairs.sort_values("S2", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def morris_table(
@@ -275,8 +282,7 @@ def _effects_by_value(
     d = unit.shape[1]
     trajectories = unit.reshape(-1, d + 1, d)[:, :, column]
     y = np.asarray(outputs, dtype=np.float64).reshape(-1, d + 1)
-    # The value's place among the factor's values, as DesignFactor.from_unit picks it.
-    place = np.minimum(np.floor(trajectories * count), count - 1) / (count - 1)
+    place = value_index(trajectories, count) / (count - 1)
     moved = np.diff(trajectories, axis=1) != 0  # one step of each trajectory moves it
     step = np.diff(place, axis=1)[moved]
     change = np.diff(y, axis=1)[moved]
@@ -320,32 +326,34 @@ def uneven_morris_factors(
             continue
         if count < 2:
             continue
-        # The value's place among the factor's values, as DesignFactor.from_unit picks it.
-        index = np.minimum(np.floor(grid * count), count - 1)
-        if not np.allclose(index / (count - 1), grid):
+        if not np.allclose(value_index(grid, count) / (count - 1), grid):
             found[factor.name] = count
     return found
 
 
-def second_order_sensitivity(
+def sobol_sensitivity(
     results: SweepResults, output: str, *, resamples: int = 1000
-) -> pd.DataFrame:
-    """Second-order Sobol indices of one output (:func:`sobol_pairs_table`).
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Sobol indices of one output (:func:`sobol_table`) and, for a design sampled
+    for them (``--second-order``), its second-order indices (:func:`sobol_pairs_table`,
+    else None), from one analysis.
 
     Raises
     ------
     AnalysisError
-        The design is not a second-order ``sobol`` design; a point failed; the
-        output is undefined somewhere.
+        The design is not a ``sobol`` design; a point failed; the output is undefined
+        somewhere.
     """
     design = results.manifest["design"]
-    if design["kind"] != "sobol" or not design.get("second_order"):
-        raise AnalysisError(
-            "second-order indices need a sobol design sampled for them (--second-order)"
-        )
+    if design["kind"] != "sobol":
+        raise AnalysisError(f"Sobol indices need a sobol design, not {design['kind']}")
     values = output_values(results, output)
-    return sobol_pairs_table(
-        results.factor_names, values, resamples=resamples, seed=analysis_seed(results.seed)
+    return _sobol_tables(
+        results.factor_names,
+        values,
+        bool(design.get("second_order")),
+        resamples,
+        analysis_seed(results.seed),
     )
 
 
@@ -365,16 +373,10 @@ def sensitivity(results: SweepResults, output: str, *, resamples: int = 1000) ->
             f"the {kind} design gives no sensitivity indices: they need a sobol or morris "
             "design; scenario discovery (--discover) works on any design"
         )
+    if kind == "sobol":
+        return sobol_sensitivity(results, output, resamples=resamples)[0]
     values = output_values(results, output)
     seed = analysis_seed(results.seed)
-    if kind == "sobol":
-        return sobol_table(
-            results.factor_names,
-            values,
-            second_order=bool(design.get("second_order")),
-            resamples=resamples,
-            seed=seed,
-        )
     from escalation.experiments.design import MORRIS_LEVELS
 
     levels = int(design.get("levels") or MORRIS_LEVELS)

@@ -443,12 +443,12 @@ def _finish_point(
         record = {"point": point, "error": errors[0], "parameters": parameters}
         atomic_write_text(failure_path(folder, point), json.dumps(record, indent=2))
         return errors[0]
-    parts = [r.part for r in sorted(results, key=lambda r: r.start) if r.part is not None]
-    if len(parts) == 1:
-        write_parquet(parts[0], part_path(folder, point))
+    ordered = sorted(results, key=lambda r: r.start)  # none failed: each has its part
+    if len(ordered) == 1 and ordered[0].part is not None:
+        write_parquet(ordered[0].part, part_path(folder, point))
         return None
     # A point run in several blocks: its part is their runs, in order.
-    frame = pd.concat([read_parquet_bytes(part).to_pandas() for part in parts], ignore_index=True)
+    frame = pd.concat([r.runs for r in ordered], ignore_index=True)
     write_parquet(pa.Table.from_pandas(frame, preserve_index=False), part_path(folder, point))
     return None
 

@@ -268,13 +268,13 @@ def remember_causes(runs, day, last_days, track_causes, last_rows, cause_rows, h
     for j in range(last_rows.shape[0]):
         seen_days = last_days[last_rows[j]]
         earliest = day - reach[j]
-        counts = hostile[j] != 0
+        looks_hostile = hostile[j] != 0
         for i in range(m):
             seen = seen_days[runs[i]]
             later = seen > best[i] and seen >= earliest
             best[i] = seen if later else best[i]
             which[i] = j if later else which[i]
-            later = counts and seen > best_hostile[i] and seen >= earliest
+            later = looks_hostile and seen > best_hostile[i] and seen >= earliest
             best_hostile[i] = seen if later else best_hostile[i]
             which_hostile[i] = j if later else which_hostile[i]
     answered = np.empty((m, 4), np.int64)
