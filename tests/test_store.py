@@ -250,6 +250,102 @@ def test_a_large_streamed_run_keeps_only_run_ids_and_summarises_from_disk(
     pd.testing.assert_frame_equal(streamed.outcome_shares(), back.outcome_shares())
 
 
+def test_a_lazy_read_holds_the_run_ids_and_reads_the_rest_when_asked(
+    tmp_path: Path, mediated_results: SimulationResults
+) -> None:
+    out = write_results(mediated_results, tmp_path / "out")
+    whole = read_results(out)
+    lazy = read_results(out, lazy=True)
+    assert list(lazy.runs.columns) == ["run"]
+    assert lazy.spells.empty
+    assert lazy.columns == whole.columns == tuple(mediated_results.runs.columns)
+    for name in ("outcome", "max_rung", "truce_first_day"):
+        pd.testing.assert_series_equal(lazy.column(name), whole.runs[name])
+    with pytest.raises(KeyError):
+        lazy.column("no_such_column")
+    for run in (0, 137, 599):
+        pd.testing.assert_series_equal(lazy.run_row(run), whole.run_row(run))
+        assert lazy.run_row(run)["run"] == run
+    with pytest.raises(KeyError):
+        lazy.run_row(600)
+    assert lazy.has_spells
+    assert whole.has_spells
+    truces = whole.spells_of("truce")
+    assert len(truces) > 0
+    assert set(truces["variable"].astype(str)) == {"truce"}
+    pd.testing.assert_frame_equal(
+        lazy.spells_of("truce").reset_index(drop=True), truces.reset_index(drop=True)
+    )
+    assert lazy.spells_of("no_such_variable").empty
+    pd.testing.assert_frame_equal(lazy.cycles, whole.cycles)
+    pd.testing.assert_frame_equal(lazy.outcome_shares(), whole.outcome_shares())
+    lazy.timings = whole.timings
+    assert lazy.summary() == whole.summary()
+
+
+def test_a_folder_without_spells_has_none_to_read_lazily(
+    tmp_path: Path, mediated_results: SimulationResults
+) -> None:
+    out = write_results(mediated_results, tmp_path / "out")
+    (out / "spells.parquet").unlink()
+    lazy = read_results(out, lazy=True)
+    assert not lazy.has_spells
+    assert lazy.spells_of("truce").empty
+
+
+@pytest.mark.parametrize(
+    ("columns", "by_groups"),
+    [
+        (
+            {
+                "a": np.arange(10, dtype=np.int64),
+                "b": np.linspace(0, 1, 10),
+                "c": np.arange(10) % 2 == 0,
+                "d": np.arange(10, dtype=np.uint32),
+            },
+            True,
+        ),
+        ({"a": np.arange(10, dtype=np.int32), "b": [1.0, None, 3, 4, 5, 6, 7, 8, 9, 10]}, False),
+        ({"a": np.arange(10), "label": list("abcdefghij")}, False),
+        ({"a": pd.Categorical(list("ababababab")), "b": np.arange(10.0)}, False),
+    ],
+    ids=["numbers", "a-missing-value", "strings", "categories"],
+)
+@pytest.mark.parametrize("row_groups", [1, 3])
+def test_read_table_gives_what_pandas_reads(
+    tmp_path: Path, columns: dict[str, Any], by_groups: bool, row_groups: int
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from escalation.store import _numeric_frame, read_table
+
+    path = tmp_path / "table.parquet"
+    frame = pd.DataFrame(columns)
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=-(-10 // row_groups)
+    )
+    assert pq.ParquetFile(path).num_row_groups == row_groups
+    assert (_numeric_frame(path, None) is not None) == by_groups
+    pd.testing.assert_frame_equal(read_table(path), pd.read_parquet(path))
+    pd.testing.assert_frame_equal(
+        read_table(path, columns=[*columns][:1]), pd.read_parquet(path, columns=[*columns][:1])
+    )
+    if by_groups:
+        pd.testing.assert_frame_equal(read_table(path), frame)
+
+
+def test_read_table_of_an_empty_table(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from escalation.store import read_table
+
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"a": pa.array([], pa.int64())}), path)
+    pd.testing.assert_frame_equal(read_table(path), pd.read_parquet(path))
+
+
 def test_another_commands_folder_is_refused_by_name(
     tmp_path: Path, results: SimulationResults
 ) -> None:

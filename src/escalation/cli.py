@@ -177,19 +177,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from escalation.store import read_results
 
     try:
-        results = read_results(args.results)
+        results = read_results(args.results, lazy=True)
     except FileNotFoundError as error:
         raise BadInput(str(error)) from None
-    runs = results.runs
-    if args.run not in set(runs["run"]):
+    ids = results.runs["run"].to_numpy()
+    if not (ids == args.run).any():
         raise BadInput(
-            f"{args.results}: no run {args.run}; the runs are {runs['run'].min()} to "
-            f"{runs['run'].max()}"
+            f"{args.results}: no run {args.run}; the runs are {ids.min()} to {ids.max()}"
         )
     replay = replay_result(results, args.run)
     for line in story_lines(replay, results.scenario, routine=args.all):
         print(line)
-    stored = runs.loc[runs["run"] == args.run].iloc[0]
+    stored = results.run_row(args.run)
     problems = mismatches(replay, stored)
     if problems:
         print("\nThe replay does NOT match the stored row:", file=sys.stderr)

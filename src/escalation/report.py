@@ -29,7 +29,7 @@ from escalation.plots.gallery import (
     short_names,
     sweep_figure,
 )
-from escalation.report_text import casualty_table, cycle_table, outcome_table
+from escalation.report_text import RunColumns, casualty_table, cycle_table, outcome_table
 from escalation.scenario.schema import Scenario
 from escalation.store import read_manifest, read_results
 
@@ -143,9 +143,9 @@ def _run_report(folder: Path, manifest: dict[str, Any], progress: bool) -> str:
     from escalation.plots.survival import boolean_variables
     from escalation.replay import replay_result, story_lines
 
-    results = read_results(folder)
+    results = read_results(folder, lazy=True)
     scenario = results.scenario
-    runs = results.runs
+    runs = RunColumns(results)
     flags = boolean_variables(runs)
     bar = _Progress(5 + (1 if flags else 0), progress)
     sections: list[tuple[str, str, str]] = []

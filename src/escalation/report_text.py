@@ -40,12 +40,20 @@ def wilson_interval(
 class RunColumns:
     """The runs table of some results, read column by column.
 
-    Results streamed to disk keep only their run ids in memory; each column a
-    summary needs is read when asked for and let go after use.
+    Results streamed to disk, or read with ``read_results(..., lazy=True)``, keep
+    only their run ids in memory; each column a summary or a figure needs is read
+    when asked for and let go after use.
     """
 
     def __init__(self, results: SimulationResults) -> None:
         self._results = results
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._results.columns
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._results.columns
 
     def __getitem__(self, name: str) -> pd.Series:
         return self._results.column(name)

@@ -36,6 +36,7 @@ from escalation.scenario.schema import Scenario
 if TYPE_CHECKING:
     from escalation.model.plan import Plan
     from escalation.model.record import BlockResult
+    from escalation.store import StoredTables
 
 # The engine (Mesa, numba and the compiled kernels) is imported where blocks are run
 # or their results assembled, not here: reading a results folder
@@ -431,19 +432,51 @@ class SimulationResults:
     timings: dict[str, float] = field(default_factory=dict)
     draws: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
-    column_source: Callable[[str], pd.Series] | None = field(default=None, repr=False)
-    """Reads a column of the runs table that ``runs`` does not hold (large results
-    streamed to disk keep only the run ids in memory)."""
+    stored: StoredTables | None = field(default=None, repr=False)
+    """The folder these results were written to, when ``runs`` holds only the run
+    ids (large results streamed to disk, or read with ``lazy=True``): the other
+    columns, a run's row and a variable's spells are read from it when asked."""
 
     @property
     def n_runs(self) -> int:
         return len(self.runs)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The names of the runs table's columns, held in memory or not."""
+        if self.stored is not None:
+            return self.stored.names
+        return tuple(str(name) for name in self.runs.columns)
+
     def column(self, name: str) -> pd.Series:
         """One column of the runs table, from memory or read from disk."""
-        if name in self.runs.columns or self.column_source is None:
+        if name in self.runs.columns or self.stored is None:
             return self.runs[name]
-        return self.column_source(name)
+        return self.stored.column(name)
+
+    def run_row(self, run: int) -> pd.Series:
+        """The row of the runs table of run ``run``, named ``run`` (`KeyError` if there
+        is none)."""
+        if self.stored is None or len(self.runs.columns) == len(self.stored.names):
+            rows = self.runs.loc[self.runs["run"] == run]
+        else:
+            rows = self.stored.run_rows(run)
+        if rows.empty:
+            raise KeyError(run)
+        return rows.iloc[0].rename(int(run))
+
+    @property
+    def has_spells(self) -> bool:
+        """Whether every run's spells are at hand (in memory or on disk)."""
+        return not self.spells.empty or (self.stored is not None and self.stored.has_spells)
+
+    def spells_of(self, variable: str) -> pd.DataFrame:
+        """The spells of one boolean variable, from memory or read from disk."""
+        if self.spells.empty and self.stored is not None:
+            return self.stored.spells(variable)
+        if self.spells.empty:
+            return self.spells
+        return self.spells[self.spells["variable"].astype(str) == variable]
 
     def outcome_shares(self, confidence: float = 0.95) -> pd.DataFrame:
         """Share of runs per outcome, with Wilson score intervals."""

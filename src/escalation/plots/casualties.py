@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from escalation.plots.canvas import caption_text, new_axes, set_caption, set_title, tidy
 from escalation.plots.palette import actor_colours
+
+if TYPE_CHECKING:
+    from escalation.report_text import Runs
 
 __all__ = ["casualty_actors", "needs_log_scale", "plot_casualties"]
 
@@ -26,7 +28,7 @@ LOG_TAIL = 10.0
 """So is one whose 95th percentile exceeds its median this many times (a heavy tail)."""
 
 
-def casualty_actors(runs: pd.DataFrame) -> list[str]:
+def casualty_actors(runs: Runs) -> list[str]:
     """The actors with deaths columns in a runs table, in column order."""
     return [str(c)[: -len("_dead_true")] for c in runs.columns if str(c).endswith("_dead_true")]
 
@@ -67,7 +69,7 @@ def _box(values: np.ndarray, label: str) -> dict[str, Any]:
 
 
 def plot_casualties(
-    runs: pd.DataFrame,
+    runs: Runs,
     actors: Sequence[str] | None = None,
     ax: Axes | None = None,
     *,

@@ -87,7 +87,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
             )
         else:
             figure = run_figure(
-                read_results(args.results), args.kind, run=args.run, variable=args.variable
+                read_results(args.results, lazy=True),
+                args.kind,
+                run=args.run,
+                variable=args.variable,
             )
     except FigureError as error:
         raise _cli().BadInput(str(error)) from None
@@ -129,7 +132,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.files import check_folder
     from escalation.plots.canvas import save_figure
     from escalation.plots.outcomes import plot_outcome_shares
-    from escalation.report_text import outcome_table
+    from escalation.report_text import RunColumns, outcome_table
     from escalation.store import read_results, write_results
 
     cli = _cli()
@@ -161,7 +164,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     loaded = {path: cli._load(str(path)) for how, path in plan if how == "run"}
     names = _unique_names(
         [
-            loaded[path].name if how == "run" else read_results(path).scenario.name
+            loaded[path].name if how == "run" else read_results(path, lazy=True).scenario.name
             for how, path in plan
         ]
     )
@@ -177,7 +180,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers()
     for name, (how, path) in zip(names, plan, strict=True):
         if how == "read":
-            results = read_results(path)
+            results = read_results(path, lazy=True)
         else:
             scenario = loaded[path]
             runs = args.runs or scenario.runs
@@ -201,7 +204,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     command=["escalation", *(sys.argv[1:] if args.argv is None else args.argv)],
                     input_files=[path],
                 )
-        tables[name] = outcome_table(results.runs)
+        tables[name] = outcome_table(RunColumns(results))
         seeds[name] = results.seed
     ax = plot_outcome_shares(tables, seed=seeds, title="Outcomes compared")
     save_figure(cast("Figure", ax.figure), out, dpi=args.dpi)

@@ -36,7 +36,7 @@ from escalation.plots.sweeps import (
     sweep_outcomes,
 )
 from escalation.plots.timeline import plot_run_timeline, plot_rung_over_time
-from escalation.report_text import outcome_table
+from escalation.report_text import RunColumns, outcome_table
 from escalation.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -148,9 +148,9 @@ def short_names(scenario: Scenario) -> dict[str, str]:
 
 def example_run(results: SimulationResults) -> int:
     """The first run that ended in the most common outcome: a typical story to replay."""
-    runs = results.runs
-    common = runs["outcome"].astype(str).value_counts().index[0]
-    return int(runs.loc[runs["outcome"].astype(str) == common, "run"].min())
+    outcome = results.column("outcome").astype(str).to_numpy()
+    common = pd.Series(outcome).value_counts().index[0]
+    return int(results.column("run").to_numpy()[outcome == common].min())
 
 
 def _panels() -> tuple[Figure, Any, Any]:
@@ -185,13 +185,14 @@ def run_figure(
     """
     scenario = results.scenario
     seed = results.seed
-    n_runs = len(results.runs)
+    n_runs = results.n_runs
+    runs = RunColumns(results)
     actors = list(scenario.actors)
     names = short_names(scenario)
     if kind == "outcomes":
-        return _figure(plot_outcome_shares(outcome_table(results.runs), seed=seed))
+        return _figure(plot_outcome_shares(outcome_table(runs), seed=seed))
     if kind == "casualties":
-        return _figure(plot_casualties(results.runs, names=names, colour_actors=actors, seed=seed))
+        return _figure(plot_casualties(runs, names=names, colour_actors=actors, seed=seed))
     if kind == "rung":
         ladder = [rung.name for rung in scenario.ladder]
         return _figure(plot_rung_over_time(results.timeseries, ladder=ladder, n_paths=3, seed=seed))
@@ -204,30 +205,28 @@ def run_figure(
         return figure
     if kind == "survival":
         try:
-            chosen = truce_variable(boolean_variables(results.runs), variable)
+            chosen = truce_variable(boolean_variables(runs), variable)
         except ValueError as error:
             raise FigureError(f"no survival curves: {error}") from None
         figure, left, right = _panels()
         plot_time_to_truce(
-            results.runs, left, horizon_days=results.horizon_days, variable=chosen, seed=seed
+            runs, left, horizon_days=results.horizon_days, variable=chosen, seed=seed
         )
         # Every run's spells where the results have them, else the sampled runs' paths.
-        if results.spells.empty:
-            plot_truce_duration(results.timeseries, right, variable=chosen, seed=seed)
-        else:
+        if results.has_spells:
             plot_truce_duration(
-                results.spells, right, variable=chosen, runs=len(results.runs), seed=seed
+                results.spells_of(chosen), right, variable=chosen, runs=n_runs, seed=seed
             )
+        else:
+            plot_truce_duration(results.timeseries, right, variable=chosen, seed=seed)
         return figure
     if kind == "timeline":
         from escalation.replay import replay_result
 
         chosen_run = example_run(results) if run is None else run
-        if chosen_run not in set(results.runs["run"]):
-            raise FigureError(
-                f"no run {chosen_run}; the runs are {results.runs['run'].min()} to "
-                f"{results.runs['run'].max()}"
-            )
+        ids = results.column("run").to_numpy()
+        if not (ids == chosen_run).any():
+            raise FigureError(f"no run {chosen_run}; the runs are {ids.min()} to {ids.max()}")
         if replay is None or replay.run != chosen_run:
             replay = replay_result(results, chosen_run)
         rungs = {name: action.rung for name, action in scenario.actions.items()}

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
 from escalation.plots.canvas import caption_text, new_axes, set_caption, set_title, tidy
+
+if TYPE_CHECKING:
+    from escalation.report_text import Runs
 
 __all__ = [
     "boolean_variables",
@@ -36,7 +39,7 @@ CURVE = "#009988"
 TRUCE_WORDS = ("truce", "ceasefire", "cease_fire", "armistice")
 
 
-def boolean_variables(runs: pd.DataFrame) -> list[str]:
+def boolean_variables(runs: Runs) -> list[str]:
     """The world's boolean variables recorded in a runs table (those with spells)."""
     return [
         str(c)[: -len("_spells")]
@@ -65,7 +68,7 @@ def truce_variable(names: Sequence[str], variable: str | None = None) -> str:
 
 
 def first_truce_times(
-    runs: pd.DataFrame, variable: str, horizon_days: int
+    runs: Runs, variable: str, horizon_days: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Day of each run's first truce, and the censoring times of the runs with none.
 
@@ -144,7 +147,7 @@ def _median_line(ax: Axes, median: float, unit: str) -> None:
 
 
 def plot_time_to_truce(
-    runs: pd.DataFrame,
+    runs: Runs,
     ax: Axes | None = None,
     *,
     horizon_days: int,
