@@ -364,15 +364,18 @@ def test_another_commands_folder_is_refused_by_name(
         (lambda out: (out / "manifest.json").write_text("[1, 2]"), "manifest.json: damaged"),
         (lambda out: (out / "runs.parquet").write_bytes(b"PAR1 cut"), "runs.parquet: damaged"),
         (lambda out: (out / "cycles.parquet").unlink(), "no cycles.parquet"),
+        (lambda out: (out / "cycles.parquet").write_bytes(b"PAR1 cut"), "cycles.parquet: damaged"),
+        (lambda out: (out / "spells.parquet").write_bytes(b"PAR1 cut"), "spells.parquet: damaged"),
     ],
 )
+@pytest.mark.parametrize("lazy", [False, True], ids=["whole", "lazy"])
 def test_a_damaged_folder_says_what_is_damaged(
-    tmp_path: Path, results: SimulationResults, damage: Any, message: str
+    tmp_path: Path, results: SimulationResults, damage: Any, message: str, lazy: bool
 ) -> None:
     out = write_results(results, tmp_path / "out")
     damage(out)
     with pytest.raises(ResultsError, match=message):
-        read_results(out)
+        read_results(out, lazy=lazy)
 
 
 def test_a_folder_that_appears_while_the_work_runs_is_left_alone(tmp_path: Path) -> None:
