@@ -430,6 +430,9 @@ def test_replay_tells_the_story_and_matches(
     if float(stored["strike_count"]) > 0:
         assert any("govt -> militants" in line and "strike" in line for line in lines)
     assert f"The replay matches run 3's row in {out}/runs.parquet." in stdout
+    code, stdout, err = run_cli(capsys, "replay", f"{out}/", "--run", "3")
+    assert code == 0, err
+    assert f"The replay matches run 3's row in {out}/runs.parquet." in stdout
 
 
 def test_replay_of_results_from_another_random_number_scheme_says_so(

@@ -198,7 +198,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if hint:
             print(hint, file=sys.stderr)
         return CHECK_FAILED
-    print(f"\nThe replay matches run {args.run}'s row in {args.results}/runs.parquet.")
+    print(f"\nThe replay matches run {args.run}'s row in {Path(args.results) / 'runs.parquet'}.")
     return 0
 
 
