@@ -288,9 +288,24 @@ def test_a_folder_without_spells_has_none_to_read_lazily(
 ) -> None:
     out = write_results(mediated_results, tmp_path / "out")
     (out / "spells.parquet").unlink()
-    lazy = read_results(out, lazy=True)
-    assert not lazy.has_spells
-    assert lazy.spells_of("truce").empty
+    for lazy in (False, True):
+        back = read_results(out, lazy=lazy)
+        assert not back.has_spells
+        assert back.spells_of("truce").empty
+
+
+def test_results_without_a_spell_still_have_a_spells_table(
+    tmp_path: Path, tiny_crisis: Scenario
+) -> None:
+    # Talks never open in these runs: the spells table is empty, not missing, so
+    # the truce figure says there was no spell in any run.
+    calm = run_scenario(tiny_crisis, runs=5, seed=1, horizon_days=3, path_sample=0)
+    assert calm.runs["talks_spells"].sum() == 0
+    assert calm.spells.empty
+    out = write_results(calm, tmp_path / "out")
+    for results in (calm, read_results(out), read_results(out, lazy=True)):
+        assert results.has_spells
+        assert results.spells_of("talks").empty
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from escalation import __version__
 from escalation.errors import ResultsError, ResultsExistError
 from escalation.experiments.replicates import (
+    SPELL_COLUMNS,
     RunPlan,
     SimulationResults,
     block_tables,
@@ -329,7 +330,7 @@ class StoredTables:
     def spells(self, variable: str) -> pd.DataFrame:
         """The spells of one boolean variable (none when the folder has no spells)."""
         if not self.has_spells:
-            return pd.DataFrame(columns=["run", "variable", "start_day", "length", "ended"])
+            return pd.DataFrame(columns=list(SPELL_COLUMNS))
         spells = read_table(self.folder / "spells.parquet", filters=[("variable", "==", variable)])
         release_memory()
         return spells
@@ -482,11 +483,9 @@ def read_results(folder: str | os.PathLike[str], *, lazy: bool = False) -> Simul
         runs=read_table(root / "runs.parquet", columns=["run"] if lazy else None),
         cycles=read_table(root / "cycles.parquet"),
         timeseries=read_table(root / "timeseries.parquet"),
-        spells=(
-            read_table(spells)
-            if spells.is_file() and not lazy
-            else pd.DataFrame(columns=["run", "variable", "start_day", "length", "ended"])
-        ),
+        # No spells table in memory when lazy, and none at all in a folder written
+        # without one: `SimulationResults.has_spells` tells them apart.
+        spells=read_table(spells) if spells.is_file() and not lazy else pd.DataFrame(),
         stored=StoredTables(root) if lazy else None,
         timings=manifest.get("timings", {}),
         draws=int(manifest.get("random_draws", 0)),

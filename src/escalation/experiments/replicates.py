@@ -402,6 +402,10 @@ def _unspool(spooled: _Spooled) -> BlockResult:
     return dataclasses.replace(spooled.rest, **arrays)
 
 
+SPELL_COLUMNS = ("run", "variable", "start_day", "length", "ended")
+"""The columns of a spells table (`SimulationResults.spells`)."""
+
+
 @dataclass
 class SimulationResults:
     """The outcome of a batch of runs, as tables.
@@ -467,16 +471,20 @@ class SimulationResults:
 
     @property
     def has_spells(self) -> bool:
-        """Whether every run's spells are at hand (in memory or on disk)."""
-        return not self.spells.empty or (self.stored is not None and self.stored.has_spells)
+        """Whether the results have every run's spells, in memory or on disk (a folder
+        written without ``spells.parquet`` has only the sampled runs' daily paths)."""
+        if "variable" in self.spells.columns:
+            return True
+        return self.stored is not None and self.stored.has_spells
 
     def spells_of(self, variable: str) -> pd.DataFrame:
-        """The spells of one boolean variable, from memory or read from disk."""
-        if self.spells.empty and self.stored is not None:
+        """The spells of one boolean variable, from memory or read from disk (none
+        where the results have no spells table)."""
+        if "variable" in self.spells.columns:
+            return self.spells[self.spells["variable"].astype(str) == variable]
+        if self.stored is not None:
             return self.stored.spells(variable)
-        if self.spells.empty:
-            return self.spells
-        return self.spells[self.spells["variable"].astype(str) == variable]
+        return pd.DataFrame(columns=list(SPELL_COLUMNS))
 
     def outcome_shares(self, confidence: float = 0.95) -> pd.DataFrame:
         """Share of runs per outcome, with Wilson score intervals."""
