@@ -278,6 +278,14 @@ def test_a_lazy_read_holds_the_run_ids_and_reads_the_rest_when_asked(
     )
     assert lazy.spells_of("no_such_variable").empty
     pd.testing.assert_frame_equal(lazy.cycles, whole.cycles)
+    assert lazy.timeseries.empty
+    rung = whole.timeseries_of("rung")
+    assert set(rung["series"].astype(str)) == {"rung"}
+    assert set(rung["kind"].astype(str)) == {"band", "path"}
+    pd.testing.assert_frame_equal(
+        lazy.timeseries_of("rung").reset_index(drop=True), rung.reset_index(drop=True)
+    )
+    assert lazy.timeseries_of("no_such_series").empty
     pd.testing.assert_frame_equal(lazy.outcome_shares(), whole.outcome_shares())
     lazy.timings = whole.timings
     assert lazy.summary() == whole.summary()
@@ -381,6 +389,11 @@ def test_another_commands_folder_is_refused_by_name(
         (lambda out: (out / "cycles.parquet").unlink(), "no cycles.parquet"),
         (lambda out: (out / "cycles.parquet").write_bytes(b"PAR1 cut"), "cycles.parquet: damaged"),
         (lambda out: (out / "spells.parquet").write_bytes(b"PAR1 cut"), "spells.parquet: damaged"),
+        (
+            lambda out: (out / "timeseries.parquet").write_bytes(b"cut"),
+            "timeseries.parquet: damaged",
+        ),
+        (lambda out: (out / "timeseries.parquet").unlink(), "no timeseries.parquet"),
     ],
 )
 @pytest.mark.parametrize("lazy", [False, True], ids=["whole", "lazy"])

@@ -302,8 +302,9 @@ class StoredTables:
     """The tables of a results folder, read a part at a time.
 
     What a summary, a figure or a replay of a large folder needs is a few columns of
-    the runs table, one run's row or the spells of one variable: each is read when
-    asked, and the reader's buffers are handed back at once.  A folder of a million
+    the runs table, one run's row, the spells of one variable or one series of the
+    time series: each is read when asked, and the reader's buffers are handed back at
+    once.  A folder of a million
     runs of the reference scenario holds about 1 GB of runs table and 0.4 GB of
     spells once read whole.
     """
@@ -312,6 +313,7 @@ class StoredTables:
         self.folder = Path(folder)
         runs = self.folder / "runs.parquet"
         self.names: tuple[str, ...] = tuple(_schema(runs).names)
+        _schema(self.folder / "timeseries.parquet")  # damaged: said now, not at a figure
         spells = self.folder / "spells.parquet"
         self.has_spells = spells.is_file() and _schema(spells).get_field_index("variable") >= 0
 
@@ -326,6 +328,12 @@ class StoredTables:
     def run_rows(self, run: int) -> pd.DataFrame:
         """The rows of the runs table of run ``run`` (one, or none)."""
         return read_table(self.folder / "runs.parquet", filters=[("run", "==", int(run))])
+
+    def series(self, name: str) -> pd.DataFrame:
+        """The rows of the time series of one series: its bands and sampled paths."""
+        rows = read_table(self.folder / "timeseries.parquet", filters=[("series", "==", name)])
+        release_memory()
+        return rows
 
     def spells(self, variable: str) -> pd.DataFrame:
         """The spells of one boolean variable (none when the folder has no spells)."""
@@ -438,10 +446,11 @@ def read_results(folder: str | os.PathLike[str], *, lazy: bool = False) -> Simul
     folder
         The folder.
     lazy
-        Hold only the run ids of the runs table, and none of the spells, in memory:
-        :meth:`~SimulationResults.column`, :meth:`~SimulationResults.run_row` and
-        :meth:`~SimulationResults.spells_of` read what they are asked for from the
-        folder (:class:`StoredTables`).  What ``escalation report``, ``plot``,
+        Hold only the run ids of the runs table and the cycles in memory, neither the
+        spells nor the time series: :meth:`~SimulationResults.column`,
+        :meth:`~SimulationResults.run_row`, :meth:`~SimulationResults.spells_of` and
+        :meth:`~SimulationResults.timeseries_of` read what they are asked for from
+        the folder (:class:`StoredTables`).  What ``escalation report``, ``plot``,
         ``compare`` and ``replay`` do, so that a large folder needs little memory.
 
     Raises
@@ -482,7 +491,7 @@ def read_results(folder: str | os.PathLike[str], *, lazy: bool = False) -> Simul
         horizon_days=int(settings.get("horizon_days", scenario.horizon_days)),
         runs=read_table(root / "runs.parquet", columns=["run"] if lazy else None),
         cycles=read_table(root / "cycles.parquet"),
-        timeseries=read_table(root / "timeseries.parquet"),
+        timeseries=pd.DataFrame() if lazy else read_table(root / "timeseries.parquet"),
         # No spells table in memory when lazy, and none at all in a folder written
         # without one: `SimulationResults.has_spells` tells them apart.
         spells=read_table(spells) if spells.is_file() and not lazy else pd.DataFrame(),

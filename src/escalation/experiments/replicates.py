@@ -439,7 +439,8 @@ class SimulationResults:
     stored: StoredTables | None = field(default=None, repr=False)
     """The folder these results were written to, when ``runs`` holds only the run
     ids (large results streamed to disk, or read with ``lazy=True``): the other
-    columns, a run's row and a variable's spells are read from it when asked."""
+    columns, a run's row, a variable's spells and a series' rows of the time series
+    are read from it when asked."""
 
     @property
     def n_runs(self) -> int:
@@ -485,6 +486,15 @@ class SimulationResults:
         if self.stored is not None:
             return self.stored.spells(variable)
         return pd.DataFrame(columns=list(SPELL_COLUMNS))
+
+    def timeseries_of(self, series: str) -> pd.DataFrame:
+        """The rows of the time series of one series (its bands and sampled paths),
+        from memory or read from disk."""
+        if "series" in self.timeseries.columns:
+            return self.timeseries[self.timeseries["series"].astype(str) == series]
+        if self.stored is not None:
+            return self.stored.series(series)
+        return self.timeseries
 
     def outcome_shares(self, confidence: float = 0.95) -> pd.DataFrame:
         """Share of runs per outcome, with Wilson score intervals."""

@@ -195,7 +195,8 @@ def run_figure(
         return _figure(plot_casualties(runs, names=names, colour_actors=actors, seed=seed))
     if kind == "rung":
         ladder = [rung.name for rung in scenario.ladder]
-        return _figure(plot_rung_over_time(results.timeseries, ladder=ladder, n_paths=3, seed=seed))
+        rung = results.timeseries_of("rung")
+        return _figure(plot_rung_over_time(rung, ladder=ladder, n_paths=3, seed=seed))
     if kind == "cycles":
         figure, left, right = _panels()
         plot_cycle_lengths(results.cycles, left, n_runs=n_runs, seed=seed)
@@ -218,7 +219,8 @@ def run_figure(
                 results.spells_of(chosen), right, variable=chosen, runs=n_runs, seed=seed
             )
         else:
-            plot_truce_duration(results.timeseries, right, variable=chosen, seed=seed)
+            paths = results.timeseries_of(chosen)
+            plot_truce_duration(paths, right, variable=chosen, seed=seed)
         return figure
     if kind == "timeline":
         from escalation.replay import replay_result
