@@ -99,7 +99,7 @@ def casualty_table(runs: Runs, actors: list[str]) -> pd.DataFrame:
 def cycle_table(results: SimulationResults) -> dict[str, float]:
     """Statistics of the retaliation cycles (chains of answering blows)."""
     runs = RunColumns(results)
-    lengths = results.cycles["length"]
+    lengths = results.cycle_columns("length")["length"]
     return {
         "cycles_per_run_mean": float(runs["cycles"].mean()),
         "runs_with_a_cycle": float((runs["cycles"] > 0).mean()),

@@ -313,7 +313,9 @@ class StoredTables:
         self.folder = Path(folder)
         runs = self.folder / "runs.parquet"
         self.names: tuple[str, ...] = tuple(_schema(runs).names)
-        _schema(self.folder / "timeseries.parquet")  # damaged: said now, not at a figure
+        # A damaged table is said at once, not at the figure that reads it.
+        _schema(self.folder / "cycles.parquet")
+        _schema(self.folder / "timeseries.parquet")
         spells = self.folder / "spells.parquet"
         self.has_spells = spells.is_file() and _schema(spells).get_field_index("variable") >= 0
 
@@ -328,6 +330,12 @@ class StoredTables:
     def run_rows(self, run: int) -> pd.DataFrame:
         """The rows of the runs table of run ``run`` (one, or none)."""
         return read_table(self.folder / "runs.parquet", filters=[("run", "==", int(run))])
+
+    def cycles(self, columns: list[str]) -> pd.DataFrame:
+        """Columns of the cycles table."""
+        cycles = read_table(self.folder / "cycles.parquet", columns=columns)
+        release_memory()
+        return cycles
 
     def series(self, name: str) -> pd.DataFrame:
         """The rows of the time series of one series: its bands and sampled paths."""
@@ -446,9 +454,10 @@ def read_results(folder: str | os.PathLike[str], *, lazy: bool = False) -> Simul
     folder
         The folder.
     lazy
-        Hold only the run ids of the runs table and the cycles in memory, neither the
-        spells nor the time series: :meth:`~SimulationResults.column`,
-        :meth:`~SimulationResults.run_row`, :meth:`~SimulationResults.spells_of` and
+        Hold only the run ids of the runs table in memory, and none of the cycles,
+        spells or time series: :meth:`~SimulationResults.column`,
+        :meth:`~SimulationResults.run_row`, :meth:`~SimulationResults.cycle_columns`,
+        :meth:`~SimulationResults.spells_of` and
         :meth:`~SimulationResults.timeseries_of` read what they are asked for from
         the folder (:class:`StoredTables`).  What ``escalation report``, ``plot``,
         ``compare`` and ``replay`` do, so that a large folder needs little memory.
@@ -490,7 +499,7 @@ def read_results(folder: str | os.PathLike[str], *, lazy: bool = False) -> Simul
         seed=seed,
         horizon_days=int(settings.get("horizon_days", scenario.horizon_days)),
         runs=read_table(root / "runs.parquet", columns=["run"] if lazy else None),
-        cycles=read_table(root / "cycles.parquet"),
+        cycles=pd.DataFrame() if lazy else read_table(root / "cycles.parquet"),
         timeseries=pd.DataFrame() if lazy else read_table(root / "timeseries.parquet"),
         # No spells table in memory when lazy, and none at all in a folder written
         # without one: `SimulationResults.has_spells` tells them apart.

@@ -405,6 +405,9 @@ def _unspool(spooled: _Spooled) -> BlockResult:
 SPELL_COLUMNS = ("run", "variable", "start_day", "length", "ended")
 """The columns of a spells table (`SimulationResults.spells`)."""
 
+CYCLE_COLUMNS = ("run", "start_day", "length")
+"""The columns of a cycles table (`SimulationResults.cycles`)."""
+
 
 @dataclass
 class SimulationResults:
@@ -439,8 +442,8 @@ class SimulationResults:
     stored: StoredTables | None = field(default=None, repr=False)
     """The folder these results were written to, when ``runs`` holds only the run
     ids (large results streamed to disk, or read with ``lazy=True``): the other
-    columns, a run's row, a variable's spells and a series' rows of the time series
-    are read from it when asked."""
+    columns, a run's row, the cycles, a variable's spells and a series' rows of the
+    time series are read from it when asked."""
 
     @property
     def n_runs(self) -> int:
@@ -486,6 +489,14 @@ class SimulationResults:
         if self.stored is not None:
             return self.stored.spells(variable)
         return pd.DataFrame(columns=list(SPELL_COLUMNS))
+
+    def cycle_columns(self, *names: str) -> pd.DataFrame:
+        """Columns of the cycles table (all of them when none are named), from memory
+        or read from disk."""
+        wanted = list(names) or list(CYCLE_COLUMNS)
+        if self.stored is None or all(name in self.cycles.columns for name in wanted):
+            return self.cycles[wanted]
+        return self.stored.cycles(wanted)
 
     def timeseries_of(self, series: str) -> pd.DataFrame:
         """The rows of the time series of one series (its bands and sampled paths),

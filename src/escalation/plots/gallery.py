@@ -199,9 +199,10 @@ def run_figure(
         return _figure(plot_rung_over_time(rung, ladder=ladder, n_paths=3, seed=seed))
     if kind == "cycles":
         figure, left, right = _panels()
-        plot_cycle_lengths(results.cycles, left, n_runs=n_runs, seed=seed)
+        cycles = results.cycle_columns()
+        plot_cycle_lengths(cycles, left, n_runs=n_runs, seed=seed)
         plot_cycle_starts(
-            results.cycles, right, n_runs=n_runs, horizon_days=results.horizon_days, seed=seed
+            cycles, right, n_runs=n_runs, horizon_days=results.horizon_days, seed=seed
         )
         return figure
     if kind == "survival":
