@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from escalation import SimulationResults
+from escalation import Scenario, SimulationResults
 from escalation.kinds import RUN_KINDS
 from escalation.plots.gallery import FigureError, example_run, run_figure
 from escalation.store import read_results
@@ -43,3 +43,20 @@ def test_a_timeline_of_a_run_the_folder_does_not_hold_is_refused(mediated_folder
     lazy = read_results(mediated_folder, lazy=True)
     with pytest.raises(FigureError, match="no run 600; the runs are 0 to 599"):
         run_figure(lazy, "timeline", run=600)
+
+
+def test_the_results_of_a_large_streamed_job_draw_every_figure(
+    tmp_path: Path, mediated_crisis: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Beyond FULL_READ_LIMIT runs a streamed job keeps only the run ids and the
+    # cycle lengths in memory; its figures read the rest from its folder.
+    import escalation.store as store
+    from escalation.experiments.replicates import plan_runs
+
+    monkeypatch.setattr(store, "FULL_READ_LIMIT", 10)
+    plan = plan_runs(mediated_crisis, runs=60, seed=5, block_size=25)
+    streamed = store.stream_results(mediated_crisis, plan, tmp_path / "streamed")
+    assert list(streamed.runs.columns) == ["run"]
+    back = read_results(tmp_path / "streamed")
+    for kind in ("outcomes", "casualties", "cycles", "survival", "rung"):
+        assert png(run_figure(streamed, kind)) == png(run_figure(back, kind)), kind
