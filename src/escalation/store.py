@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
@@ -302,63 +302,70 @@ class StoredTables:
     """The tables of a results folder, read a part at a time.
 
     What a summary, a figure or a replay of a large folder needs is a few columns of
-    the runs table, one run's row, the spells of one variable or one series of the
-    time series: each is read when asked, and the reader's buffers are handed back at
-    once.  A folder of a million
-    runs of the reference scenario holds about 1 GB of runs table and 0.4 GB of
-    spells once read whole.
+    the runs table, one run's row, the cycles, the spells of one variable or one
+    series of the time series: each is read when asked, and the reader's buffers are
+    handed back at once.  A folder of a million runs of the reference scenario holds
+    about 1 GB of runs table and 0.4 GB of spells once read whole.
     """
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
-        runs = self.folder / "runs.parquet"
-        self.names: tuple[str, ...] = tuple(_schema(runs).names)
+        self.names: tuple[str, ...] = tuple(_schema(self.folder / "runs.parquet").names)
         # A damaged table is said at once, not at the figure that reads it.
         _schema(self.folder / "cycles.parquet")
         _schema(self.folder / "timeseries.parquet")
         spells = self.folder / "spells.parquet"
         self.has_spells = spells.is_file() and _schema(spells).get_field_index("variable") >= 0
 
+    def _read(
+        self, table: str, columns: list[str] | None = None, equal: tuple[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Columns of a table, or its rows where a column equals a value."""
+        filters = None if equal is None else [(equal[0], "==", equal[1])]
+        rows = read_table(self.folder / f"{table}.parquet", columns=columns, filters=filters)
+        release_memory()
+        return rows
+
     def column(self, name: str) -> pd.Series:
         """One column of the runs table (`KeyError` if it has none of that name)."""
         if name not in self.names:
             raise KeyError(name)
-        column = read_table(self.folder / "runs.parquet", columns=[name])[name]
-        release_memory()
-        return column
+        return self._read("runs", columns=[name])[name]
 
     def run_rows(self, run: int) -> pd.DataFrame:
         """The rows of the runs table of run ``run`` (one, or none)."""
-        return read_table(self.folder / "runs.parquet", filters=[("run", "==", int(run))])
+        return self._read("runs", equal=("run", int(run)))
 
     def cycles(self, columns: list[str]) -> pd.DataFrame:
         """Columns of the cycles table."""
-        cycles = read_table(self.folder / "cycles.parquet", columns=columns)
-        release_memory()
-        return cycles
+        return self._read("cycles", columns=columns)
 
     def series(self, name: str) -> pd.DataFrame:
         """The rows of the time series of one series: its bands and sampled paths."""
-        rows = read_table(self.folder / "timeseries.parquet", filters=[("series", "==", name)])
-        release_memory()
-        return rows
+        return self._read("timeseries", equal=("series", name))
 
     def spells(self, variable: str) -> pd.DataFrame:
         """The spells of one boolean variable (none when the folder has no spells)."""
         if not self.has_spells:
             return pd.DataFrame(columns=list(SPELL_COLUMNS))
-        spells = read_table(self.folder / "spells.parquet", filters=[("variable", "==", variable)])
-        release_memory()
-        return spells
+        return self._read("spells", equal=("variable", variable))
 
 
-def _schema(path: Path) -> pa.Schema:
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Turn a missing or unreadable table of a results folder into a `ResultsError`
+    saying which."""
     if not path.is_file():
         raise ResultsError(f"{path.parent}: damaged results folder, no {path.name}")
     try:
-        return pq.read_schema(path)
+        yield
     except (OSError, ValueError, pa.ArrowException) as error:
         raise ResultsError(f"{path}: damaged, not a readable Parquet table ({error})") from None
+
+
+def _schema(path: Path) -> pa.Schema:
+    with _readable(path):
+        return pq.read_schema(path)
 
 
 def _read_runs(path: Path, plan: RunPlan) -> pd.DataFrame:
@@ -395,16 +402,12 @@ def read_table(
     path: Path, columns: list[str] | None = None, filters: list[tuple[str, str, Any]] | None = None
 ) -> pd.DataFrame:
     """A table of a results folder, or a `ResultsError` saying why it cannot be read."""
-    if not path.is_file():
-        raise ResultsError(f"{path.parent}: damaged results folder, no {path.name}")
-    try:
+    with _readable(path):
         if filters is None:
             numbers = _numeric_frame(path, columns)
             if numbers is not None:
                 return numbers
         return pd.read_parquet(path, columns=columns, filters=filters)
-    except (OSError, ValueError, pa.ArrowException) as error:
-        raise ResultsError(f"{path}: damaged, not a readable Parquet table ({error})") from None
 
 
 def _numeric_frame(path: Path, columns: list[str] | None) -> pd.DataFrame | None:
